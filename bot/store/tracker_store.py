@@ -1,0 +1,81 @@
+"""Rasa's SQL tracker store on the app's database URL, and the "delete my data" erase.
+
+endpoints.yml names `bot.store.tracker_store.AppTrackerStore`: it reads `DATABASE_URL` (the same
+database as the app tables) instead of Rasa's host/port/db settings. Erasing happens here, in the
+Rasa server, because the tracker is saved after the turn's actions: rows deleted by the action
+server would be written straight back. When a turn ran `action_delete_my_data`, every stored event
+of the conversation is removed and nothing of that turn is kept.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Optional
+
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted
+from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy.engine import make_url
+
+from bot.store.db import database_url
+
+logger = logging.getLogger(__name__)
+
+ERASE_ACTION = "action_delete_my_data"
+
+
+def url_parts(url: str) -> dict[str, Any]:
+    """Split a database URL into the keyword arguments of Rasa's SQLTrackerStore."""
+    parsed = make_url(url)
+    return {
+        "dialect": parsed.drivername,
+        "host": parsed.host,
+        "port": parsed.port,
+        "db": parsed.database,
+        "username": parsed.username,
+        "password": parsed.password,
+        "query": dict(parsed.query) or None,
+    }
+
+
+class AppTrackerStore(SQLTrackerStore):
+    """SQLTrackerStore on `DATABASE_URL` that honours a person's request to erase their data."""
+
+    def __init__(
+        self,
+        domain: Optional[Domain] = None,
+        event_broker: Optional[EventBroker] = None,
+        url: Optional[str] = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.pop("host", None)  # Rasa passes the endpoint's `url` as `host`; ours is the URL.
+        super().__init__(
+            domain=domain, event_broker=event_broker, **url_parts(url or database_url()), **kwargs
+        )
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        if self._erase_requested(tracker):
+            self.erase(tracker.sender_id)
+            logger.info("Erased the stored conversation of a person at their request.")
+            return
+        await super().save(tracker)
+
+    def _erase_requested(self, tracker: DialogueStateTracker) -> bool:
+        with self.session_scope() as session:
+            unsaved = list(self._additional_events(session, tracker))
+        return any(
+            isinstance(event, ActionExecuted) and event.action_name == ERASE_ACTION
+            for event in unsaved
+        )
+
+    def erase(self, sender_id: str) -> int:
+        """Delete every stored event of the conversation; returns how many rows went."""
+        with self.session_scope() as session:
+            removed = (
+                session.query(self.SQLEvent)
+                .filter(self.SQLEvent.sender_id == sender_id)
+                .delete(synchronize_session=False)
+            )
+            session.commit()
+        return removed
