@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, DateTime, Integer, String, UniqueConstraint
+from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import declarative_base
 
 Base = declarative_base()
@@ -25,3 +25,39 @@ class Person(Base):
     display_name = Column(String(80))
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     last_seen_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class Handoff(Base):
+    """A crisis hand-off: the person, when, which category, the message, and where it stands."""
+
+    __tablename__ = "handoff"
+
+    id = Column(Integer, primary_key=True)
+    person_id = Column(Integer, ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    channel = Column(String(64), nullable=False)
+    sender_id = Column(String(255), nullable=False, index=True)
+    category = Column(String(32), nullable=False)
+    locale = Column(String(8), nullable=False)
+    message = Column(Text, nullable=False)
+    status = Column(String(16), nullable=False, default="requested", index=True)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    taken_by = Column(String(120))
+    taken_at = Column(DateTime(timezone=True))
+    closed_at = Column(DateTime(timezone=True))
+
+
+class OutboxMessage(Base):
+    """A staff notification waiting to be delivered (webhook or e-mail), retried with back-off."""
+
+    __tablename__ = "outbox"
+
+    id = Column(Integer, primary_key=True)
+    handoff_id = Column(Integer, ForeignKey("handoff.id", ondelete="CASCADE"), index=True)
+    kind = Column(String(16), nullable=False)  # "webhook" or "email"
+    payload = Column(Text, nullable=False)  # JSON
+    status = Column(String(16), nullable=False, default="pending", index=True)
+    attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    last_error = Column(Text)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    delivered_at = Column(DateTime(timezone=True))

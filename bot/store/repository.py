@@ -1,15 +1,24 @@
 """All reads and writes of the app tables go through `AppStore`: one place, a session per call."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select, text
+if TYPE_CHECKING:
+    from bot.crisis.handoff import HandoffRequest
+
+from sqlalchemy import delete, select, text, update
 
 from bot.store.db import session_scope
-from bot.store.models import Person, utcnow
+from bot.store.models import Handoff, OutboxMessage, Person, utcnow
 
 # Rasa's SQLTrackerStore keeps transcripts in its `events` table, in the same database.
 COUNT_TRACKER_EVENTS = text("SELECT COUNT(*) FROM events WHERE sender_id = :sender_id")
+SELECT_TRACKER_EVENTS = text(
+    "SELECT data FROM events WHERE sender_id = :sender_id ORDER BY id"
+)
 
 
 @dataclass(frozen=True)
@@ -18,6 +27,35 @@ class PersonRecord:
     channel: str
     sender_id: str
     display_name: str | None
+
+
+@dataclass(frozen=True)
+class HandoffRecord:
+    id: int
+    channel: str
+    sender_id: str
+    category: str
+    locale: str
+    message: str
+    status: str
+    created_at: datetime
+    taken_by: str | None
+
+
+@dataclass(frozen=True)
+class OutboxRecord:
+    id: int
+    handoff_id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+def _handoff_record(row: Handoff) -> HandoffRecord:
+    return HandoffRecord(
+        row.id, row.channel, row.sender_id, row.category, row.locale, row.message,
+        row.status, row.created_at, row.taken_by,
+    )
 
 
 def _record(person: Person) -> PersonRecord:
@@ -30,18 +68,22 @@ class AppStore:
     def __init__(self, url: str | None = None) -> None:
         self.url = url
 
+    @staticmethod
+    def _get_or_create_person(session, channel: str, sender_id: str) -> Person:
+        person = session.execute(
+            select(Person).where(Person.channel == channel, Person.sender_id == sender_id)
+        ).scalar_one_or_none()
+        if person is None:
+            person = Person(channel=channel, sender_id=sender_id)
+            session.add(person)
+        person.last_seen_at = utcnow()
+        session.flush()
+        return person
+
     def touch_person(self, channel: str, sender_id: str) -> PersonRecord:
         """Get or create the person for this conversation and mark them as seen now."""
         with session_scope(self.url) as session:
-            person = session.execute(
-                select(Person).where(Person.channel == channel, Person.sender_id == sender_id)
-            ).scalar_one_or_none()
-            if person is None:
-                person = Person(channel=channel, sender_id=sender_id)
-                session.add(person)
-            person.last_seen_at = utcnow()
-            session.flush()
-            return _record(person)
+            return _record(self._get_or_create_person(session, channel, sender_id))
 
     def find_person(self, channel: str, sender_id: str) -> PersonRecord | None:
         with session_scope(self.url) as session:
@@ -58,10 +100,128 @@ class AppStore:
             person.display_name = name
 
     def delete_person_data(self, sender_id: str) -> int:
-        """Remove every app row of this conversation's person, on any channel; returns rows removed."""
+        """Remove every app row of this conversation's person, on any channel; returns rows removed.
+
+        Crisis hand-off records are kept: the clinic must be able to show how it responded.
+        They are detached from the person and their message text is blanked.
+        """
         with session_scope(self.url) as session:
+            for row in session.execute(
+                select(Handoff).where(Handoff.sender_id == sender_id)
+            ).scalars():
+                row.person_id = None
+                row.message = "[deleted at the person's request]"
             result = session.execute(delete(Person).where(Person.sender_id == sender_id))
             return result.rowcount or 0
+
+    # --- crisis hand-offs -------------------------------------------------------------------
+
+    def open_handoff(self, request: "HandoffRequest", notify: list[str]) -> int:
+        """Record a hand-off and one outbox row per notification kind, in one transaction."""
+        with session_scope(self.url) as session:
+            person = self._get_or_create_person(session, request.channel, request.sender_id)
+            handoff = Handoff(
+                person_id=person.id, channel=request.channel, sender_id=request.sender_id,
+                category=request.category, locale=request.locale, message=request.message,
+                status="requested", created_at=datetime.fromisoformat(request.created_at),
+            )
+            session.add(handoff)
+            session.flush()
+            for kind in notify:
+                payload = {
+                    "event": "crisis_handoff",
+                    "handoff_id": handoff.id,
+                    "category": request.category,
+                    "channel": request.channel,
+                    "created_at": request.created_at,
+                }
+                session.add(OutboxMessage(handoff_id=handoff.id, kind=kind, payload=json.dumps(payload)))
+            return handoff.id
+
+    def list_handoffs(self, status: str | None = None) -> list[HandoffRecord]:
+        query = select(Handoff).order_by(Handoff.created_at.desc())
+        if status:
+            query = query.where(Handoff.status == status)
+        with session_scope(self.url) as session:
+            return [_handoff_record(row) for row in session.execute(query).scalars()]
+
+    def get_handoff(self, handoff_id: int) -> HandoffRecord | None:
+        with session_scope(self.url) as session:
+            row = session.get(Handoff, handoff_id)
+            return _handoff_record(row) if row else None
+
+    def set_handoff_status(self, handoff_id: int, status: str, staff: str | None = None) -> None:
+        """Move a hand-off to "taken" (by `staff`) or "closed"."""
+        with session_scope(self.url) as session:
+            row = session.get(Handoff, handoff_id)
+            if row is None:
+                raise KeyError(handoff_id)
+            row.status = status
+            if status == "taken":
+                row.taken_by, row.taken_at = staff, utcnow()
+            elif status == "closed":
+                row.closed_at = utcnow()
+
+    # --- staff-notification outbox ----------------------------------------------------------
+
+    def claim_due_outbox(self, now: datetime, limit: int = 20) -> list[OutboxRecord]:
+        """Claim pending notifications that are due: each is handed to one worker only."""
+        with session_scope(self.url) as session:
+            ids = session.execute(
+                select(OutboxMessage.id)
+                .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+                .order_by(OutboxMessage.id)
+                .limit(limit)
+            ).scalars().all()
+            claimed = []
+            for outbox_id in ids:
+                result = session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == outbox_id, OutboxMessage.status == "pending")
+                    .values(status="sending", attempts=OutboxMessage.attempts + 1, next_attempt_at=now)
+                )
+                if result.rowcount == 1:
+                    row = session.get(OutboxMessage, outbox_id)
+                    claimed.append(OutboxRecord(row.id, row.handoff_id, row.kind,
+                                                json.loads(row.payload), row.attempts))
+            return claimed
+
+    def finish_outbox(self, outbox_id: int, error: str | None, retry_at: datetime | None) -> None:
+        """Mark a claimed notification delivered, or pending again at `retry_at` after `error`."""
+        with session_scope(self.url) as session:
+            row = session.get(OutboxMessage, outbox_id)
+            if error is None:
+                row.status, row.delivered_at, row.last_error = "delivered", utcnow(), None
+            else:
+                row.status, row.last_error = "pending", error[:2000]
+                row.next_attempt_at = retry_at
+
+    def release_stale_claims(self, older_than: datetime) -> int:
+        """Put back notifications a crashed worker claimed but never finished."""
+        with session_scope(self.url) as session:
+            result = session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.status == "sending", OutboxMessage.next_attempt_at <= older_than)
+                .values(status="pending")
+            )
+            return result.rowcount or 0
+
+    def transcript(self, sender_id: str) -> list[dict[str, Any]]:
+        """The conversation's messages (person, assistant, staff) in order, from Rasa's events."""
+        with session_scope(self.url) as session:
+            rows = session.execute(SELECT_TRACKER_EVENTS, {"sender_id": sender_id}).scalars()
+            events = [json.loads(row) for row in rows]
+        lines = []
+        for event in events:
+            if event.get("event") == "user":
+                intent = (event.get("parse_data") or {}).get("intent") or {}
+                lines.append({"from": "person", "text": event.get("text"),
+                              "intent": intent.get("name"), "timestamp": event.get("timestamp")})
+            elif event.get("event") == "bot":
+                by_staff = (event.get("metadata") or {}).get("utter_action") == "utter_staff_message"
+                lines.append({"from": "staff" if by_staff else "assistant", "text": event.get("text"),
+                              "data": event.get("data") or {}, "timestamp": event.get("timestamp")})
+        return lines
 
     def count_tracker_events(self, sender_id: str) -> int:
         """How many transcript events Rasa has stored for this conversation."""

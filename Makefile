@@ -1,0 +1,60 @@
+# The IPT assistant. `make run` and `make test` do all set-up on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PY   := .venv/bin/python
+RASA := .venv/bin/rasa
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export PYTHONHASHSEED ?= 0
+export ACTIONS_PORT ?= 5055
+export ACTION_ENDPOINT_URL ?= http://127.0.0.1:$(ACTIONS_PORT)/webhook
+MODEL = $(shell scripts/model_path.sh)
+
+.PHONY: help setup train migrate run test validate pytest story-test shell lint eval lock crisis-domain clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+setup:  ## create .venv (Python 3.10), install the lock, build the spaCy pipeline
+	@bash scripts/setup.sh
+
+train: setup  ## train the model if config, domain or data changed
+	@bash scripts/train.sh
+
+migrate: setup  ## apply the database migrations (DATABASE_URL)
+	@$(PY) -m bot.store.migrate
+
+run: train migrate  ## start Rasa, the action server and the web app (Ctrl-C stops all)
+	@$(PY) -m bot.runner --model $(MODEL)
+
+test: setup lint validate train pytest story-test  ## every check: lint, validate, train, pytest, test stories
+	@echo "[test] all checks passed"
+
+validate: setup  ## rasa data validate --fail-on-warning, and generated files up to date
+	@$(PY) -m bot.crisis.render_domain --check
+	$(RASA) data validate --domain domain --data data --config config.yml --fail-on-warning
+
+pytest: train  ## unit and integration tests (uses the trained model)
+	MODEL_PATH=$(MODEL) $(PY) -m pytest
+
+story-test: train  ## Rasa test stories, failing on any prediction error
+	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors \
+	  --out results/core --no-plot
+
+shell: train migrate  ## chat in the terminal (starts an action server for the session)
+	@bash scripts/shell.sh $(MODEL)
+
+lint: setup  ## ruff
+	.venv/bin/ruff check bot actions tests
+
+eval: setup  ## crisis detector recall and specificity on the labelled sets
+	$(PY) -m bot.crisis.evaluate
+
+crisis-domain: setup  ## regenerate domain/crisis.yml from bot/crisis/resources.yml
+	@$(PY) -m bot.crisis.render_domain
+
+lock: setup  ## re-resolve requirements.in into requirements.lock
+	@bash scripts/lock.sh
+
+clean:  ## remove models, results and test artifacts (keeps var/ data and .venv)
+	rm -rf models results test-artifacts .pytest_cache

@@ -1,0 +1,118 @@
+"""Opening a crisis hand-off: record it with its staff notifications, even through a database outage.
+
+The record and its outbox rows are written in one transaction. If the database is down, the request
+goes to a local spool file (and is logged loudly); the notifier worker writes it once the database
+answers again, so nothing is lost.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator, Optional
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot import PROJECT_ROOT
+from bot.store.repository import AppStore
+
+logger = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 4000
+DEFAULT_SPOOL = PROJECT_ROOT / "var" / "handoff_spool.jsonl"
+
+
+@dataclass(frozen=True)
+class HandoffRequest:
+    channel: str
+    sender_id: str
+    category: str
+    locale: str
+    message: str
+    created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", (self.message or "")[:MAX_MESSAGE_CHARS])
+
+
+def notification_kinds() -> list[str]:
+    """Which staff notifications are configured: a webhook, e-mail, both or neither."""
+    kinds = []
+    if os.environ.get("STAFF_WEBHOOK_URL"):
+        kinds.append("webhook")
+    if os.environ.get("SMTP_HOST") and os.environ.get("STAFF_EMAIL_TO"):
+        kinds.append("email")
+    return kinds
+
+
+class HandoffSpool:
+    """An append-only local file of hand-offs that could not reach the database yet."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = Path(path or os.environ.get("HANDOFF_SPOOL", DEFAULT_SPOOL))
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def append(self, request: HandoffRequest) -> None:
+        with self._locked(), open(self.path, "a", encoding="utf-8") as spool:
+            spool.write(json.dumps(asdict(request)) + "\n")
+            spool.flush()
+            os.fsync(spool.fileno())
+
+    def pending(self) -> list[HandoffRequest]:
+        if not self.path.exists():
+            return []
+        lines = self.path.read_text(encoding="utf-8").splitlines()
+        return [HandoffRequest(**json.loads(line)) for line in lines if line.strip()]
+
+    def drain(self, store: AppStore) -> int:
+        """Write spooled hand-offs to the database; keeps what still fails. Returns how many went."""
+        with self._locked():
+            waiting = self.pending()
+            written = 0
+            for request in waiting:
+                try:
+                    store.open_handoff(request, notification_kinds())
+                except SQLAlchemyError:
+                    break
+                written += 1
+            remaining = waiting[written:]
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text("".join(json.dumps(asdict(r)) + "\n" for r in remaining), encoding="utf-8")
+            os.replace(tmp, self.path)
+        if written:
+            logger.warning("Recorded %d crisis hand-off(s) that had waited for the database.", written)
+        return written
+
+
+def open_handoff(
+    request: HandoffRequest, store: AppStore | None = None, spool: HandoffSpool | None = None
+) -> Optional[int]:
+    """Record the hand-off and queue its notifications; spool it if the database is down."""
+    store = store or AppStore()
+    spool = spool or HandoffSpool()
+    try:
+        if spool.path.exists():
+            spool.drain(store)
+        return store.open_handoff(request, notification_kinds())
+    except SQLAlchemyError:
+        spool.append(request)
+        logger.critical(
+            "DATABASE DOWN: crisis hand-off for conversation %s (%s) spooled to %s; "
+            "staff will be notified when the database is back.",
+            request.sender_id, request.category, spool.path,
+        )
+        return None

@@ -1,0 +1,136 @@
+"""Delivers staff notifications from the outbox: a signed JSON webhook and/or an e-mail.
+
+Each notification is claimed by one worker, sent, and marked delivered; a failure is retried with
+exponential back-off, so nothing is lost while a receiver is down. Receivers can de-duplicate on
+the `X-IPT-Delivery` header (the outbox id) in the rare case a delivery is repeated after a crash.
+
+Configuration (environment): STAFF_WEBHOOK_URL, STAFF_WEBHOOK_SECRET (HMAC-SHA256 key);
+SMTP_HOST, SMTP_PORT (587), SMTP_USER, SMTP_PASSWORD, SMTP_STARTTLS (true), SMTP_FROM,
+STAFF_EMAIL_TO (comma-separated); PUBLIC_WEB_URL for the dashboard link.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+import smtplib
+import time
+import urllib.request
+from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage
+from typing import Any, Callable
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.crisis.handoff import HandoffSpool
+from bot.store.repository import AppStore, OutboxRecord
+
+logger = logging.getLogger(__name__)
+
+BASE_DELAY_SECONDS = 5
+MAX_DELAY_SECONDS = 3600
+SEND_TIMEOUT_SECONDS = 10
+STALE_CLAIM = timedelta(minutes=5)
+
+
+def backoff(attempts: int) -> timedelta:
+    """Delay before the next try after `attempts` failed tries: 5 s, 10 s, 20 s ... at most 1 h."""
+    return timedelta(seconds=min(BASE_DELAY_SECONDS * 2 ** max(attempts - 1, 0), MAX_DELAY_SECONDS))
+
+
+def sign(body: bytes, secret: str, timestamp: str) -> str:
+    """The webhook signature: hex HMAC-SHA256 of "<timestamp>.<body>" with the shared secret."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def _dashboard_link(payload: dict[str, Any]) -> str:
+    base = os.environ.get("PUBLIC_WEB_URL", "http://localhost:8000").rstrip("/")
+    return f"{base}/staff/handoffs/{payload['handoff_id']}"
+
+
+def send_webhook(item: OutboxRecord) -> None:
+    payload = dict(item.payload, dashboard_url=_dashboard_link(item.payload))
+    body = json.dumps(payload, sort_keys=True).encode()
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        "X-IPT-Delivery": str(item.id),
+        "X-IPT-Timestamp": timestamp,
+    }
+    secret = os.environ.get("STAFF_WEBHOOK_SECRET")
+    if secret:
+        headers["X-IPT-Signature"] = sign(body, secret, timestamp)
+    request = urllib.request.Request(
+        os.environ["STAFF_WEBHOOK_URL"], data=body, headers=headers, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=SEND_TIMEOUT_SECONDS) as response:
+        if response.status >= 300:
+            raise OSError(f"webhook answered {response.status}")
+
+
+def send_email(item: OutboxRecord) -> None:
+    payload = item.payload
+    message = EmailMessage()
+    message["Subject"] = f"[IPT assistant] Crisis hand-off #{payload['handoff_id']} ({payload['category']})"
+    message["From"] = os.environ.get("SMTP_FROM", "ipt-assistant@localhost")
+    message["To"] = os.environ["STAFF_EMAIL_TO"]
+    message["X-IPT-Delivery"] = str(item.id)
+    message.set_content(
+        "A person in a conversation with the IPT assistant may be in crisis "
+        f"({payload['category']}, via {payload['channel']}, at {payload['created_at']}).\n"
+        "They have been given crisis resources and are waiting for a person to join.\n\n"
+        f"Open the hand-off: {_dashboard_link(payload)}\n"
+    )
+    port = int(os.environ.get("SMTP_PORT", "587"))
+    with smtplib.SMTP(os.environ["SMTP_HOST"], port, timeout=SEND_TIMEOUT_SECONDS) as smtp:
+        if os.environ.get("SMTP_STARTTLS", "true").lower() in ("1", "true", "yes"):
+            smtp.starttls()
+        if os.environ.get("SMTP_USER"):
+            smtp.login(os.environ["SMTP_USER"], os.environ.get("SMTP_PASSWORD", ""))
+        smtp.send_message(message)
+
+
+SENDERS: dict[str, Callable[[OutboxRecord], None]] = {"webhook": send_webhook, "email": send_email}
+
+
+def deliver_due(store: AppStore, now: datetime | None = None) -> dict[str, int]:
+    """One pass over the outbox: send what is due; returns counts of delivered and failed."""
+    now = now or datetime.now(timezone.utc)
+    store.release_stale_claims(now - STALE_CLAIM)
+    counts = {"delivered": 0, "failed": 0}
+    for item in store.claim_due_outbox(now):
+        try:
+            SENDERS[item.kind](item)
+        except Exception as error:  # any failure of the receiver: retry later
+            retry_at = now + backoff(item.attempts)
+            logger.warning("Staff %s notification %d failed (try %d): %s; retrying at %s",
+                           item.kind, item.id, item.attempts, error, retry_at.isoformat())
+            store.finish_outbox(item.id, f"{type(error).__name__}: {error}", retry_at)
+            counts["failed"] += 1
+        else:
+            store.finish_outbox(item.id, None, None)
+            counts["delivered"] += 1
+    return counts
+
+
+def run_forever(interval: float = 2.0, store: AppStore | None = None) -> None:
+    """The worker loop: drain the hand-off spool, then deliver due notifications."""
+    store = store or AppStore()
+    spool = HandoffSpool()
+    logger.info("Staff notifier started (every %.1f s).", interval)
+    while True:
+        try:
+            if spool.path.exists() and spool.pending():
+                spool.drain(store)
+            deliver_due(store)
+        except SQLAlchemyError as error:
+            logger.error("Staff notifier cannot reach the database: %s", error)
+        time.sleep(interval)
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run_forever(float(os.environ.get("NOTIFIER_INTERVAL", "2")))

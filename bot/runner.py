@@ -1,0 +1,201 @@
+"""Starts the Rasa server, the action server and the web app; stops them all together.
+
+`make run` calls `python -m bot.runner --model PATH`. Ctrl-C stops everything cleanly; if one
+process dies, the runner says which and stops the others. Tests start the same stack on free ports.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from bot import PROJECT_ROOT
+
+VAR = PROJECT_ROOT / "var"
+BIN = Path(sys.executable).parent
+
+
+def secret_from_env_or_file(env_name: str, filename: str) -> str:
+    """The value of `env_name`, or a random secret generated once and kept in var/`filename`."""
+    value = os.environ.get(env_name)
+    if value:
+        return value
+    path = VAR / filename
+    if not path.exists():
+        VAR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+@dataclass
+class Service:
+    name: str
+    command: list[str]
+    health_url: str
+    process: Optional[subprocess.Popen] = None
+    log_path: Optional[Path] = None
+
+    def start(self, env: dict[str, str], log_dir: Optional[Path]) -> None:
+        output = None
+        if log_dir:
+            log_dir.mkdir(parents=True, exist_ok=True)
+            self.log_path = log_dir / f"{self.name.replace(' ', '_')}.log"
+            output = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            self.command, cwd=PROJECT_ROOT, env=env, start_new_session=True,
+            stdout=output, stderr=subprocess.STDOUT if output else None,
+        )
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.health_url, timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def stop(self, timeout: float = 15) -> None:
+        if not self.process or self.process.poll() is not None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        except ProcessLookupError:
+            pass
+
+
+@dataclass
+class Stack:
+    model: str
+    rasa_port: int = 5005
+    actions_port: int = 5055
+    web_port: int = 8000
+    host: str = "127.0.0.1"
+    extra_env: dict[str, str] = field(default_factory=dict)
+    log_dir: Optional[Path] = None
+    services: list[Service] = field(default_factory=list)
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(self.extra_env)
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{self.actions_port}/webhook"
+        env["RASA_URL"] = f"http://127.0.0.1:{self.rasa_port}"
+        env["RASA_API_TOKEN"] = env.get("RASA_API_TOKEN") or secret_from_env_or_file(
+            "RASA_API_TOKEN", "rasa_api_token")
+        env["STAFF_API_TOKEN"] = env.get("STAFF_API_TOKEN") or secret_from_env_or_file(
+            "STAFF_API_TOKEN", "staff_api_token")
+        return env
+
+    def build(self, env: dict[str, str]) -> list[Service]:
+        return [
+            Service("rasa server", [
+                str(BIN / "rasa"), "run", "--model", self.model, "--enable-api",
+                "--auth-token", env["RASA_API_TOKEN"], "--cors", "*",
+                "--interface", self.host, "--port", str(self.rasa_port),
+                "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+            ], f"http://127.0.0.1:{self.rasa_port}/"),
+            Service("action server", [
+                str(BIN / "rasa"), "run", "actions", "--actions", "actions",
+                "--port", str(self.actions_port),
+            ], f"http://127.0.0.1:{self.actions_port}/health"),
+            Service("web app", [
+                str(BIN / "python"), "-m", "uvicorn", "bot.web.app:app",
+                "--host", self.host, "--port", str(self.web_port),
+            ], f"http://127.0.0.1:{self.web_port}/healthz"),
+        ]
+
+    def start(self, timeout: float = 240) -> None:
+        env = self.environment()
+        self.services = self.build(env)
+        for service in self.services:
+            service.start(env, self.log_dir)
+        deadline = time.monotonic() + timeout
+        waiting = list(self.services)
+        while waiting:
+            for service in list(waiting):
+                if service.process.poll() is not None:
+                    self.stop()
+                    raise RuntimeError(f"{service.name} exited while starting (code "
+                                       f"{service.process.returncode}); see {service.log_path or 'above'}")
+                if service.healthy():
+                    print(f"[run] {service.name} is up", flush=True)
+                    waiting.remove(service)
+            if time.monotonic() > deadline:
+                self.stop()
+                raise TimeoutError("not up in time: " + ", ".join(s.name for s in waiting))
+            time.sleep(0.5)
+
+    def service(self, name: str) -> Service:
+        return next(s for s in self.services if s.name == name)
+
+    def dead(self) -> Optional[Service]:
+        return next((s for s in self.services if s.process.poll() is not None), None)
+
+    def stop(self) -> None:
+        for service in reversed(self.services):
+            service.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the IPT assistant.")
+    parser.add_argument("--model", required=True)
+    args = parser.parse_args(argv)
+    stack = Stack(
+        model=args.model,
+        rasa_port=int(os.environ.get("RASA_PORT", 5005)),
+        actions_port=int(os.environ.get("ACTIONS_PORT", 5055)),
+        web_port=int(os.environ.get("WEB_PORT", 8000)),
+        host=os.environ.get("BIND_HOST", "127.0.0.1"),
+    )
+    stopping = False
+
+    def request_stop(signum, _frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    print("[run] starting the Rasa server, the action server and the web app ...", flush=True)
+    try:
+        stack.start()
+    except (RuntimeError, TimeoutError) as error:
+        print(f"[run] {error}", file=sys.stderr)
+        return 1
+    web = f"http://localhost:{stack.web_port}"
+    print(
+        "\n[run] The IPT assistant is running. Press Ctrl-C to stop.\n"
+        f"  Chat (demo page)   {web}/\n"
+        f"  Staff dashboard    {web}/staff/\n"
+        f"  REST webhook       http://localhost:{stack.rasa_port}/webhooks/rest/webhook\n"
+        f"  socket.io          http://localhost:{stack.rasa_port}/socket.io\n"
+        f"  Action server      http://localhost:{stack.actions_port}/health\n",
+        flush=True,
+    )
+    while not stopping:
+        dead = stack.dead()
+        if dead:
+            print(f"[run] {dead.name} stopped unexpectedly (exit code {dead.process.returncode}); "
+                  "stopping the others.", file=sys.stderr, flush=True)
+            stack.stop()
+            return 1
+        time.sleep(0.5)
+    print("\n[run] stopping ...", flush=True)
+    stack.stop()
+    print("[run] stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""The web app: the demo page, the staff API and the staff-notification worker.
+
+Run with `uvicorn bot.web.app:app` (`make run` does). Health: GET /healthz.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from bot.crisis import notifier
+from bot.web.staff_api import router as staff_api
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+logger = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def lifespan(_app: FastAPI):
+    if os.environ.get("NOTIFIER_ENABLED", "true").lower() in ("1", "true", "yes"):
+        interval = float(os.environ.get("NOTIFIER_INTERVAL", "2"))
+        threading.Thread(target=notifier.run_forever, args=(interval,), daemon=True,
+                         name="staff-notifier").start()
+    yield
+
+
+app = FastAPI(title="IPT assistant", lifespan=lifespan, docs_url=None, redoc_url=None)
+app.include_router(staff_api)
+
+
+@app.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@app.get("/", response_class=HTMLResponse)
+def demo_page(request: Request):
+    rasa_url = os.environ.get("PUBLIC_RASA_URL", f"http://localhost:{os.environ.get('RASA_PORT', '5005')}")
+    return TEMPLATES.TemplateResponse(request, "index.html", {"rasa_url": rasa_url})
+
+
+@app.get("/staff/", response_class=HTMLResponse)
+def staff_home(request: Request):
+    return TEMPLATES.TemplateResponse(request, "staff.html", {})

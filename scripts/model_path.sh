@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Prints the path of the model for the current training inputs (a content hash).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+HASH=$( { find config.yml domain data bot/nlu bot/policies bot/crisis bot/nlp.py requirements.lock \
+            -type f \( -name '*.yml' -o -name '*.py' -o -name '*.lock' \) | LC_ALL=C sort | xargs sha256sum; } \
+        | sha256sum | cut -c1-12)
+echo "models/ipt-$HASH.tar.gz"

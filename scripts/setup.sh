@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Set-up: a Python 3.10 virtual environment with the locked dependencies, and the spaCy pipeline.
+# Idempotent: each step is skipped when its inputs have not changed (stamps under .venv and var/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=.venv
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+find_python310() {
+  local candidate
+  for candidate in "${PYTHON310:-}" python3.10; do
+    [ -n "$candidate" ] || continue
+    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null; then
+      command -v "$candidate"; return 0
+    fi
+  done
+  if command -v pyenv >/dev/null 2>&1; then
+    for candidate in "$(pyenv root)"/versions/3.10.*/bin/python; do
+      [ -x "$candidate" ] && { echo "$candidate"; return 0; }
+    done
+  fi
+  return 1
+}
+
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null; then
+  if ! PY=$(find_python310); then
+    cat >&2 <<'MSG'
+[setup] Python 3.10 was not found. Rasa 3.6 runs only on Python 3.10.
+        Install it with one of:
+          pyenv install 3.10          (then run this again)
+          apt-get install python3.10 python3.10-venv
+        or point PYTHON310 at a Python 3.10 interpreter: PYTHON310=/path/to/python3.10 make run
+MSG
+    exit 1
+  fi
+  say "creating the virtual environment with $PY"
+  rm -rf "$VENV"
+  "$PY" -m venv "$VENV"
+fi
+
+LOCK_SUM=$(sha256sum requirements.lock | cut -d' ' -f1)
+if [ "$(cat "$VENV/.lock-sha" 2>/dev/null)" != "$LOCK_SUM" ]; then
+  say "installing the locked dependencies (first time: about 3 minutes, 2.7 GB)"
+  "$VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar on -q "pip<24.1"
+  "$VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar on -r requirements.lock \
+    | grep -E '^(Collecting|Successfully|ERROR)' | sed 's/^/  /' || true
+  "$VENV/bin/python" -m pip check
+  echo "$LOCK_SUM" > "$VENV/.lock-sha"
+else
+  say "dependencies up to date"
+fi
+
+SPACY_STAMP=var/spacy/en_ipt/.built-with
+SPACY_WANT="$LOCK_SUM $(sha256sum bot/nlp.py | cut -d' ' -f1)"
+if [ "$(cat "$SPACY_STAMP" 2>/dev/null)" != "$SPACY_WANT" ]; then
+  say "building the spaCy pipeline (blank English + lookup lemmatizer) in var/spacy/en_ipt"
+  "$VENV/bin/python" -c "from bot.nlp import save_pipeline; save_pipeline()"
+  echo "$SPACY_WANT" > "$SPACY_STAMP"
+else
+  say "spaCy pipeline up to date"
+fi

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Train only when the training inputs changed: the model is named after a hash of config.yml,
+# domain/, data/ and the custom components, and reused while that file exists.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MODEL=$(scripts/model_path.sh)
+if [ -f "$MODEL" ]; then
+  printf '\033[1m[train]\033[0m model up to date: %s\n' "$MODEL"
+  exit 0
+fi
+printf '\033[1m[train]\033[0m training %s (about a minute or two on 2 cores)\n' "$MODEL"
+mkdir -p models
+.venv/bin/rasa train --config config.yml --domain domain --data data \
+  --out models --fixed-model-name "$(basename "$MODEL" .tar.gz)" --quiet
+ls -1t models/ipt-*.tar.gz 2>/dev/null | tail -n +4 | xargs -r rm -f   # keep the last three
