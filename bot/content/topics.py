@@ -21,7 +21,10 @@ MORE_INTENT = "ipt_more"
 MENU_INTENT = "learn_ipt"
 TOPIC_ENTITY = "ipt_topic"
 MENU_RESPONSE = "utter_learn_ipt"
-MORE_END_RESPONSE = "utter_ipt_more_end"
+# After the last bubble of a topic. A retrieval response with no NLU examples (like the `_more`
+# bubbles), so the ResponseSelector never picks it and the validator does not flag it as unused.
+MORE_END_KEY = "more_end"
+MORE_END_RESPONSE = f"utter_{RETRIEVAL_INTENT}/{MORE_END_KEY}"
 
 _MORE_SUFFIX = re.compile(r"^(?P<topic>.+?)_more(?P<n>\d*)$")
 
