@@ -1,0 +1,45 @@
+"""Crisis resources per locale and the generated crisis domain."""
+import pytest
+import yaml
+
+from bot.crisis import render_domain
+from bot.crisis.resources import normalise_locale, resources_payload, resources_text
+
+
+def test_generated_domain_is_up_to_date():
+    assert render_domain.main(["--check"]) == 0, "run `make crisis-domain`"
+
+
+@pytest.mark.parametrize("locale, must_name", [
+    ("US", ["988", "911"]), ("GB", ["116 123", "999"]), ("IE", ["116 123", "112"]),
+    ("CA", ["988", "911"]), ("AU", ["13 11 14", "000"]), ("NZ", ["1737", "111"]),
+])
+def test_each_locale_names_its_crisis_line_and_emergency_number(locale, must_name):
+    text = resources_text(locale)
+    for number in must_name:
+        assert number in text
+
+
+def test_locale_names_are_forgiving():
+    assert normalise_locale("uk") == "GB"
+    assert normalise_locale(" nz ") == "NZ"
+    assert normalise_locale("xx") == "US"
+    assert normalise_locale(None) == "US"
+
+
+def test_payload_has_tap_to_call_and_tap_to_text_links():
+    cards = resources_payload("US")
+    assert {"name": "988 Suicide & Crisis Lifeline", "tel": "tel:988", "sms_link": "sms:988"}.items() <= cards[0].items()
+    assert cards[1]["sms_link"] == "sms:741741?body=HOME"
+    assert cards[-1]["emergency"] is True and cards[-1]["tel"] == "tel:911"
+
+
+def test_every_locale_has_a_crisis_response_variation_with_the_contract_payload():
+    domain = yaml.safe_load(render_domain.DOMAIN_FILE.read_text())
+    variations = domain["responses"]["utter_crisis_resources"]
+    conditioned = {v["condition"][0]["value"]: v for v in variations if "condition" in v}
+    assert set(conditioned) == {"US", "GB", "IE", "CA", "AU", "NZ"}
+    for variation in variations:
+        payload = variation["custom"]
+        assert payload["type"] == "crisis" and payload["category"] == "{crisis_category}"
+        assert payload["resources"] and payload["handoff"]["status"] == "requested"
