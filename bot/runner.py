@@ -85,6 +85,7 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)
     log_dir: Optional[Path] = None
     services: list[Service] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -117,12 +118,21 @@ class Stack:
         ]
 
     def start(self, timeout: float = 240) -> None:
-        env = self.environment()
-        self.services = self.build(env)
+        self.env = self.environment()
+        self.services = self.build(self.env)
         for service in self.services:
-            service.start(env, self.log_dir)
+            service.start(self.env, self.log_dir)
+        self.wait_until_healthy(self.services, timeout)
+
+    def restart(self, name: str, timeout: float = 120) -> None:
+        """Start one stopped service again (tests use it after stopping it on purpose)."""
+        service = self.service(name)
+        service.start(self.env, self.log_dir)
+        self.wait_until_healthy([service], timeout)
+
+    def wait_until_healthy(self, services: list[Service], timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        waiting = list(self.services)
+        waiting = list(services)
         while waiting:
             for service in list(waiting):
                 if service.process.poll() is not None:

@@ -1,0 +1,116 @@
+"""Crisis through the running assistant: resources at once, the hand-off, staff taking over."""
+import asyncio
+import time
+
+import pytest
+import socketio
+
+from tests.integration.conftest import texts
+
+pytestmark = pytest.mark.integration
+
+
+def crisis_payloads(replies):
+    return [m["custom"] for m in replies if isinstance(m.get("custom"), dict) and m["custom"].get("type") == "crisis"]
+
+
+def wait_for(predicate, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    return predicate()
+
+
+def test_crisis_as_first_message_gets_resources_and_a_handoff(assistant):
+    sender = assistant.new_sender()
+    replies = assistant.say(sender, "i want to kill myself")
+    said = texts(replies)
+    assert "988" in said and "911" in said
+    [payload] = crisis_payloads(replies)
+    assert payload["category"] == "suicide"
+    assert any(r.get("tel") == "tel:988" for r in payload["resources"])
+    assert payload["handoff"]["status"] == "requested"
+    handoff = wait_for(lambda: [h for h in assistant.store.list_handoffs("requested") if h.sender_id == sender])
+    assert handoff and handoff[0].message == "i want to kill myself"
+
+    holding = assistant.say(sender, "hello? are you there")
+    assert "asked to join this chat" in texts(holding) and crisis_payloads(holding)
+
+
+def test_crisis_in_a_long_message_after_small_talk(assistant):
+    sender = assistant.new_sender()
+    assistant.say(sender, "hi")
+    replies = assistant.say(sender, "Work has been hard lately. My boss yells a lot. "
+                                    "Honestly I've been thinking everyone would be better off without me.")
+    assert crisis_payloads(replies) and "988" in texts(replies)
+
+
+def test_everyday_idiom_is_not_a_crisis(assistant):
+    replies = assistant.say(assistant.new_sender(), "this traffic is killing me")
+    assert not crisis_payloads(replies)
+
+
+def test_staff_reply_reaches_the_person_on_socketio_and_close_resumes(assistant):
+    async def scenario():
+        client = socketio.AsyncClient()
+        received = []
+        client.on("bot_uttered", lambda data: received.append(data))
+        await client.connect(assistant.rasa, socketio_path="/socket.io", transports=["websocket"])
+        session = assistant.new_sender()
+        await client.emit("session_request", {"session_id": session})
+        await asyncio.sleep(0.5)
+        await client.emit("user_uttered", {"message": "i'm going to overdose tonight", "session_id": session})
+
+        async def until(check, timeout=30):
+            for _ in range(int(timeout / 0.2)):
+                if check():
+                    return True
+                await asyncio.sleep(0.2)
+            return False
+
+        assert await until(lambda: any("988" in (m.get("text") or "") for m in received))
+        handoffs = await asyncio.to_thread(lambda: assistant.staff("GET", "/handoffs").json())
+        mine = [h for h in handoffs if h["sender_id"] == session]
+        assert mine and mine[0]["category"] == "overdose"
+        reply = await asyncio.to_thread(assistant.staff, "POST", f"/handoffs/{mine[0]['id']}/reply",
+                                        json={"text": "Hi, I'm Alex from the clinic. I'm here with you.",
+                                              "staff": "Alex"})
+        assert reply.status_code == 200
+        assert await until(lambda: any("I'm Alex from the clinic" in (m.get("text") or "") for m in received))
+        # while staff are talking, the assistant stays quiet
+        before = len(received)
+        await client.emit("user_uttered", {"message": "thank you alex", "session_id": session})
+        await asyncio.sleep(3)
+        assert len(received) == before
+        closed = await asyncio.to_thread(assistant.staff, "POST", f"/handoffs/{mine[0]['id']}/close", json={})
+        assert closed.status_code == 200
+        assert await until(lambda: any("I'm here again" in (m.get("text") or "") for m in received))
+        await client.disconnect()
+        return session
+
+    session = asyncio.run(scenario())
+    transcript = assistant.store.transcript(session)
+    assert any(line["from"] == "staff" and "Alex" in line["text"] for line in transcript)
+    assert "automated" in texts(assistant.say(session, "hello"))  # the assistant is back
+
+
+def test_staff_api_requires_the_token(assistant):
+    import httpx
+
+    assert httpx.get(f"{assistant.web}/staff/api/handoffs").status_code == 401
+    wrong = httpx.get(f"{assistant.web}/staff/api/handoffs", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+
+
+def test_crisis_resources_are_sent_with_the_action_server_down(assistant):
+    assistant.stack.service("action server").stop()
+    try:
+        sender = assistant.new_sender()
+        replies = assistant.say(sender, "i cut myself again tonight")
+        assert crisis_payloads(replies) and "988" in texts(replies)
+        assert crisis_payloads(replies)[0]["category"] == "self_harm"
+    finally:
+        assistant.stack.restart("action server")

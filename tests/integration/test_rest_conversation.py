@@ -1,0 +1,75 @@
+"""A person talks to the running assistant through the REST webhook, as a new user would."""
+import pytest
+
+from tests.integration.conftest import texts
+
+pytestmark = pytest.mark.integration
+
+
+def test_hello_gets_a_greeting_that_says_what_it_is_and_is_not(assistant):
+    replies = assistant.say(assistant.new_sender(), "hello")
+    said = texts(replies)
+    assert "automated" in said and "not a therapist" in said
+    assert "crisis" in said  # crisis help is available at any time
+    assert "saved" in said and "delete" in said  # how data is kept
+    titles = [b["title"] for m in replies for b in m.get("buttons", [])]
+    assert "Learn about IPT" in titles and "Map the people in my life" in titles
+
+
+def test_menu_bot_question_thanks_and_goodbye(assistant):
+    sender = assistant.new_sender()
+    menu = assistant.say(sender, "menu")
+    assert any(b["payload"] == "/delete_my_data" for m in menu for b in m.get("buttons", []))
+    assert "not a person" in texts(assistant.say(sender, "are you a human?"))
+    assert "welcome" in texts(assistant.say(sender, "thanks"))
+    assert "Take care" in texts(assistant.say(sender, "bye"))
+
+
+def test_a_button_payload_works(assistant):
+    replies = assistant.say(assistant.new_sender(), "/ask_privacy")
+    assert "database" in texts(replies)
+
+
+@pytest.mark.parametrize("message", [
+    "",
+    "   ",
+    "x" * 10_000,
+    "😀😀😀",
+    "¿Dónde puedo encontrar ayuda para mi familia?",
+    "<script>alert('hi')</script><b>bold</b>",
+])
+def test_bad_input_gets_a_kind_answer_and_is_kept(assistant, message):
+    sender = assistant.new_sender()
+    replies = assistant.say(sender, message)
+    said = texts(replies)
+    assert said.strip(), f"no answer to {message[:30]!r}"
+    assert "<script>" not in said
+    stored = [line["text"] for line in assistant.store.transcript(sender) if line["from"] == "person"]
+    assert stored == [message], "the person's message must be stored as sent"
+
+
+def test_two_unclear_messages_first_ask_to_rephrase_then_offer_the_menu(assistant):
+    sender = assistant.new_sender()
+    first = texts(assistant.say(sender, "blorp zzkx qwv"))
+    second = texts(assistant.say(sender, "flib flob wibble"))
+    assert "say it another way" in first
+    assert "Here's everything I can help with" in second
+
+
+def test_delete_my_data_after_confirmation_erases_everything(assistant):
+    sender = assistant.new_sender()
+    assistant.say(sender, "hi")
+    assistant.store.touch_person("rest", sender)
+    assert "can't be undone" in texts(assistant.say(sender, "delete my data"))
+    assert "deleted" in texts(assistant.say(sender, "/affirm"))
+    assert assistant.store.find_person("rest", sender) is None
+    assert assistant.store.count_tracker_events(sender) == 0
+    # and the person can start again
+    assert "automated" in texts(assistant.say(sender, "hello"))
+
+
+def test_saying_no_keeps_the_data(assistant):
+    sender = assistant.new_sender()
+    assistant.say(sender, "erase my data")
+    assert "nothing has been deleted" in texts(assistant.say(sender, "/deny"))
+    assert assistant.store.count_tracker_events(sender) > 0
