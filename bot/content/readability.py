@@ -47,7 +47,8 @@ def syllables(word: str) -> int:
             n -= 1  # silent final e: "phase", "role"
         if part.endswith(("ed",)) and not part.endswith(("ted", "ded")) and n > 1:
             n -= 1  # "helped", "used"
-        if part.endswith("es") and not part.endswith(("ses", "zes", "ces", "ges", "shes", "ches", "xes")) and n > 1:
+        sibilant_es = part.endswith(("ses", "zes", "ces", "ges", "shes", "ches", "xes"))
+        if part.endswith("es") and not sibilant_es and n > 1:
             n -= 1  # "makes", "roles"
         count += max(1, n)
     return max(1, count)
