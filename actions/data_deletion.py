@@ -23,5 +23,5 @@ class ActionDeleteMyData(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
         await asyncio.to_thread(AppStore().delete_person_data, tracker.sender_id)
-        dispatcher.utter_message(response="utter_data_deleted")
+        dispatcher.utter_message(response="data_deleted")
         return [AllSlotsReset()]

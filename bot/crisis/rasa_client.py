@@ -1,7 +1,7 @@
 """A thin client for the parts of Rasa's HTTP API that staff hand-offs use.
 
-Staff messages and the hand-off state go into the person's conversation through the Rasa server,
-which sends them on the person's own channel (`output_channel=latest`).
+Staff messages and the hand-off state are appended to the person's conversation through the Rasa
+server, which sends the messages on the person's own channel (`output_channel=latest`).
 """
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from urllib.parse import quote
 
 import httpx
 
-from bot.crisis.handoff_state import HANDOFF_SLOT
+from bot.crisis.handoff_state import CLOSED, HANDOFF_SLOT
+
+RESUME_RESPONSE = "handoff_resume"
 
 
 class RasaClient:
@@ -20,27 +22,36 @@ class RasaClient:
         self.token = token if token is not None else os.environ.get("RASA_API_TOKEN", "")
         self.timeout = timeout
 
-    def _post(self, sender_id: str, path: str, body: Any) -> Any:
-        url = f"{self.base_url}/conversations/{quote(sender_id, safe='')}/{path}"
-        params = {"output_channel": "latest", "token": self.token}
-        response = httpx.post(url, params=params, json=body, timeout=self.timeout)
+    def append_events(self, sender_id: str, events: list[dict[str, Any]]) -> None:
+        """Append events to the conversation; bot messages among them are sent to the person."""
+        url = f"{self.base_url}/conversations/{quote(sender_id, safe='')}/tracker/events"
+        params = {"output_channel": "latest", "execute_side_effects": "true", "token": self.token}
+        response = httpx.post(url, params=params, json=events, timeout=self.timeout)
         response.raise_for_status()
-        return response.json()
 
-    def set_slot(self, sender_id: str, name: str, value: Any) -> None:
-        self._post(sender_id, "tracker/events", {"event": "slot", "name": name, "value": value})
-
-    def run_action(self, sender_id: str, action: str) -> list[dict[str, Any]]:
-        """Run an action or response in the conversation; returns the messages it sent."""
-        return self._post(sender_id, "execute", {"name": action}).get("messages", [])
+    def response_template(self, name: str) -> dict[str, Any]:
+        """The first variation of a domain response, read from the running model's domain."""
+        response = httpx.get(f"{self.base_url}/domain", params={"token": self.token},
+                             headers={"Accept": "application/json"}, timeout=self.timeout)
+        response.raise_for_status()
+        return response.json()["responses"][name][0]
 
     def set_handoff_status(self, sender_id: str, status: str) -> None:
-        self.set_slot(sender_id, HANDOFF_SLOT, status)
+        self.append_events(sender_id, [{"event": "slot", "name": HANDOFF_SLOT, "value": status}])
 
-    def send_staff_message(self, sender_id: str, text: str) -> list[dict[str, Any]]:
-        self.set_slot(sender_id, "staff_message", text)
-        return self.run_action(sender_id, "utter_staff_message")
+    def send_staff_message(self, sender_id: str, text: str, staff: str) -> dict[str, Any]:
+        """Send a staff member's message to the person, marked as coming from staff."""
+        message = {"event": "bot", "text": text, "metadata": {"from_staff": staff}}
+        self.append_events(sender_id, [message])
+        return message
 
-    def resume_assistant(self, sender_id: str) -> list[dict[str, Any]]:
-        self.set_handoff_status(sender_id, "closed")
-        return self.run_action(sender_id, "utter_handoff_resume")
+    def resume_assistant(self, sender_id: str) -> dict[str, Any]:
+        """End the hand-off and send the gentle "I'm here again" message."""
+        template = self.response_template(RESUME_RESPONSE)
+        data = {key: value for key, value in template.items() if key in ("buttons", "custom")}
+        message = {"event": "bot", "text": template.get("text", ""), "data": data}
+        self.append_events(sender_id, [
+            {"event": "slot", "name": HANDOFF_SLOT, "value": CLOSED},
+            message,
+        ])
+        return message

@@ -85,11 +85,6 @@ def render() -> dict[str, Any]:
                 "influence_conversation": False,
                 "mappings": [{"type": "custom"}],
             },
-            "staff_message": {
-                "type": "text",
-                "influence_conversation": False,
-                "mappings": [{"type": "custom"}],
-            },
         },
         "responses": {
             "utter_crisis": empathy,
@@ -106,8 +101,8 @@ def render() -> dict[str, Any]:
                     "custom": _crisis_payload(locale),
                 }
             ),
-            "utter_staff_message": [{"text": "{staff_message}"}],
-            "utter_handoff_resume": [
+            # Sent by the staff API when staff end a hand-off (not chosen by the dialogue policies).
+            "handoff_resume": [
                 {
                     "text": "Thank you for talking with our team. I'm here again if you'd like "
                     "to carry on, and crisis help is there any time you need it.",

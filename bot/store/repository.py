@@ -218,8 +218,8 @@ class AppStore:
                 lines.append({"from": "person", "text": event.get("text"),
                               "intent": intent.get("name"), "timestamp": event.get("timestamp")})
             elif event.get("event") == "bot":
-                by_staff = (event.get("metadata") or {}).get("utter_action") == "utter_staff_message"
-                lines.append({"from": "staff" if by_staff else "assistant", "text": event.get("text"),
+                staff = (event.get("metadata") or {}).get("from_staff")
+                lines.append({"from": "staff" if staff else "assistant", "staff": staff, "text": event.get("text"),
                               "data": event.get("data") or {}, "timestamp": event.get("timestamp")})
         return lines
 

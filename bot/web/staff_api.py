@@ -79,14 +79,14 @@ def reply(handoff_id: int, body: StaffReply, app_store: AppStore = Depends(store
     if handoff.status == "requested":
         client.set_handoff_status(handoff.sender_id, "taken")
         app_store.set_handoff_status(handoff_id, "taken", body.staff)
-    messages = client.send_staff_message(handoff.sender_id, body.text)
-    return {"status": "taken", "sent": messages}
+    sent = client.send_staff_message(handoff.sender_id, body.text, body.staff)
+    return {"status": "taken", "sent": sent}
 
 
 @router.post("/handoffs/{handoff_id}/close", dependencies=[Depends(require_staff)])
 def close(handoff_id: int, body: StaffAction, app_store: AppStore = Depends(store),
           client: RasaClient = Depends(rasa)):
     handoff = _handoff_or_404(handoff_id, app_store)
-    messages = client.resume_assistant(handoff.sender_id)
+    sent = client.resume_assistant(handoff.sender_id)
     app_store.set_handoff_status(handoff_id, "closed", body.staff)
-    return {"status": "closed", "sent": messages}
+    return {"status": "closed", "sent": sent}

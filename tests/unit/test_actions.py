@@ -44,5 +44,5 @@ async def test_delete_my_data_removes_the_person_and_confirms(database):
     dispatcher = CollectingDispatcher()
     events = await ActionDeleteMyData().run(dispatcher, make_tracker("person-3", "yes"), {})
     assert database.find_person("rest", "person-3") is None
-    assert dispatcher.messages[0]["response"] == "utter_data_deleted"
+    assert dispatcher.messages[0]["response"] == "data_deleted"
     assert events[0]["event"] == "reset_slots"
