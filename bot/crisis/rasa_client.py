@@ -12,8 +12,7 @@ from urllib.parse import quote
 import httpx
 
 from bot.crisis.handoff_state import CLOSED, HANDOFF_SLOT
-
-RESUME_RESPONSE = "handoff_resume"
+from bot.crisis.render_domain import HANDOFF_RESUME_MESSAGE
 
 
 class RasaClient:
@@ -29,13 +28,6 @@ class RasaClient:
         response = httpx.post(url, params=params, json=events, timeout=self.timeout)
         response.raise_for_status()
 
-    def response_template(self, name: str) -> dict[str, Any]:
-        """The first variation of a domain response, read from the running model's domain."""
-        response = httpx.get(f"{self.base_url}/domain", params={"token": self.token},
-                             headers={"Accept": "application/json"}, timeout=self.timeout)
-        response.raise_for_status()
-        return response.json()["responses"][name][0]
-
     def set_handoff_status(self, sender_id: str, status: str) -> None:
         self.append_events(sender_id, [{"event": "slot", "name": HANDOFF_SLOT, "value": status}])
 
@@ -47,9 +39,8 @@ class RasaClient:
 
     def resume_assistant(self, sender_id: str) -> dict[str, Any]:
         """End the hand-off and send the gentle "I'm here again" message."""
-        template = self.response_template(RESUME_RESPONSE)
-        data = {key: value for key, value in template.items() if key in ("buttons", "custom")}
-        message = {"event": "bot", "text": template.get("text", ""), "data": data}
+        message = {"event": "bot", "text": HANDOFF_RESUME_MESSAGE["text"],
+                   "data": {"buttons": HANDOFF_RESUME_MESSAGE["buttons"]}}
         self.append_events(sender_id, [
             {"event": "slot", "name": HANDOFF_SLOT, "value": CLOSED},
             message,

@@ -2,6 +2,7 @@
 
 The crisis replies are domain responses so that they are sent by the Rasa server alone, even when
 the action server or the database is down; one variation per locale and per crisis category.
+`utter_crisis_resources` is also the holding answer while a hand-off waits for staff.
 `--check` exits non-zero when the file is out of date (run by the tests).
 """
 from __future__ import annotations
@@ -32,6 +33,18 @@ EMPATHY = {
     "it's important to get support right away, before anyone gets hurt.",
     "abuse": "I'm so sorry this is happening to you. It is not your fault, "
     "and you deserve to be safe.",
+}
+
+
+# Sent by the staff API when staff end a hand-off. It is not a domain response because no story or
+# rule can choose it (`rasa data validate` requires every response to be used in one).
+HANDOFF_RESUME_MESSAGE = {
+    "text": "Thank you for talking with our team. I'm here again if you'd like to carry on, "
+    "and crisis help is there any time you need it.",
+    "buttons": [
+        {"title": "Show the menu", "payload": "/help"},
+        {"title": "Learn about IPT", "payload": "/learn_ipt"},
+    ],
 }
 
 
@@ -94,24 +107,6 @@ def render() -> dict[str, Any]:
                     "custom": _crisis_payload(locale),
                 }
             ),
-            "utter_handoff_holding": _per_locale(
-                lambda locale: {
-                    "text": "Thank you for writing. " + HANDOFF_NOTE + " Until then, please "
-                    "reach out now: " + resources_text(locale).split(":\n", 1)[1],
-                    "custom": _crisis_payload(locale),
-                }
-            ),
-            # Sent by the staff API when staff end a hand-off (not chosen by the dialogue policies).
-            "handoff_resume": [
-                {
-                    "text": "Thank you for talking with our team. I'm here again if you'd like "
-                    "to carry on, and crisis help is there any time you need it.",
-                    "buttons": [
-                        {"title": "Show the menu", "payload": "/help"},
-                        {"title": "Learn about IPT", "payload": "/learn_ipt"},
-                    ],
-                }
-            ],
         },
         "actions": ["action_crisis_handoff"],
     }

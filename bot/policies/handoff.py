@@ -17,9 +17,10 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.crisis.handoff_state import REQUESTED, TAKEN, handoff_state
+from bot.crisis.handoff_state import CRISIS_RESOURCES_RESPONSE, REQUESTED, TAKEN, handoff_state
 
-HOLDING_RESPONSE = "utter_handoff_holding"
+# While waiting for staff, each message gets the resources again, with the note that staff will join.
+HOLDING_RESPONSE = CRISIS_RESOURCES_RESPONSE
 CRISIS_INTENT = "crisis"
 
 

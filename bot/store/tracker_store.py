@@ -2,9 +2,10 @@
 
 endpoints.yml names `bot.store.tracker_store.AppTrackerStore`: it reads `DATABASE_URL` (the same
 database as the app tables) instead of Rasa's host/port/db settings. Erasing happens here, in the
-Rasa server, because the tracker is saved after the turn's actions: rows deleted by the action
-server would be written straight back. When a turn ran `action_delete_my_data`, every stored event
-of the conversation is removed and nothing of that turn is kept.
+Rasa server, because the tracker is saved after the turn's actions (rows deleted by the action
+server would be written straight back), and so it needs no action server. When a turn sent
+`utter_data_deleted` (the rules send it once the person confirmed), the person's app rows and
+every stored event of the conversation are removed, and nothing of that turn is kept.
 """
 from __future__ import annotations
 
@@ -19,10 +20,11 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import make_url
 
 from bot.store.db import database_url
+from bot.store.repository import AppStore
 
 logger = logging.getLogger(__name__)
 
-ERASE_ACTION = "action_delete_my_data"
+ERASE_MARKER = "utter_data_deleted"
 
 
 def url_parts(url: str) -> dict[str, Any]:
@@ -50,14 +52,14 @@ class AppTrackerStore(SQLTrackerStore):
         **kwargs: Any,
     ) -> None:
         kwargs.pop("host", None)  # Rasa passes the endpoint's `url` as `host`; ours is the URL.
-        super().__init__(
-            domain=domain, event_broker=event_broker, **url_parts(url or database_url()), **kwargs
-        )
+        self.app_url = url or database_url()
+        super().__init__(domain=domain, event_broker=event_broker, **url_parts(self.app_url), **kwargs)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         if self._erase_requested(tracker):
+            AppStore(self.app_url).delete_person_data(tracker.sender_id)
             self.erase(tracker.sender_id)
-            logger.info("Erased the stored conversation of a person at their request.")
+            logger.info("Erased a person's data and conversation at their request.")
             return
         await super().save(tracker)
 
@@ -65,7 +67,7 @@ class AppTrackerStore(SQLTrackerStore):
         with self.session_scope() as session:
             unsaved = list(self._additional_events(session, tracker))
         return any(
-            isinstance(event, ActionExecuted) and event.action_name == ERASE_ACTION
+            isinstance(event, ActionExecuted) and event.action_name == ERASE_MARKER
             for event in unsaved
         )
 

@@ -4,7 +4,6 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.crisis import ActionCrisisHandoff
-from actions.data_deletion import ActionDeleteMyData
 from bot.store.repository import AppStore
 
 
@@ -37,12 +36,3 @@ async def test_crisis_handoff_without_a_category_is_recorded_as_unspecified(data
     await ActionCrisisHandoff().run(CollectingDispatcher(), make_tracker("p2", "help me", {}), {})
     [handoff] = database.list_handoffs("requested")
     assert (handoff.category, handoff.locale) == ("unspecified", "US")
-
-
-async def test_delete_my_data_removes_the_person_and_confirms(database):
-    database.touch_person("rest", "person-3")
-    dispatcher = CollectingDispatcher()
-    events = await ActionDeleteMyData().run(dispatcher, make_tracker("person-3", "yes"), {})
-    assert database.find_person("rest", "person-3") is None
-    assert dispatcher.messages[0]["response"] == "data_deleted"
-    assert events[0]["event"] == "reset_slots"

@@ -39,8 +39,8 @@ def test_state_reads_dict_events_too():
 
 def test_while_waiting_every_message_gets_the_holding_answer_once():
     waiting = tracker(*CRISIS_TURN, UserUttered("hello?", {"name": "greet"}))
-    assert HandoffPolicy.next_action(waiting) == "utter_handoff_holding"
-    waiting.update(ActionExecuted("utter_handoff_holding"))
+    assert HandoffPolicy.next_action(waiting) == "utter_crisis_resources"
+    waiting.update(ActionExecuted("utter_crisis_resources"))
     assert HandoffPolicy.next_action(waiting) == "action_listen"
 
 

@@ -32,15 +32,17 @@ async def test_events_are_stored_in_the_app_database(db_url):
 
 async def test_a_turn_that_deletes_data_erases_the_whole_conversation(db_url):
     store = AppTrackerStore(url=db_url)
+    AppStore(db_url).touch_person("rest", "erase-me")
     tracker = conversation("erase-me")
     await store.save(tracker)
     await store.save(conversation("someone-else"))
     for event in [UserUttered("delete my data", {"name": "delete_my_data"}),
                   ActionExecuted("utter_confirm_delete"), ActionExecuted("action_listen"),
-                  UserUttered("yes", {"name": "affirm"}), ActionExecuted("action_delete_my_data"),
+                  UserUttered("yes", {"name": "affirm"}), ActionExecuted("utter_data_deleted"),
                   BotUttered("Done."), ActionExecuted("action_listen")]:
         tracker.update(event)
     await store.save(tracker)
     assert AppStore(db_url).count_tracker_events("erase-me") == 0
     assert AppStore(db_url).count_tracker_events("someone-else") == 7
     assert await store.retrieve("erase-me") is None
+    assert AppStore(db_url).find_person("rest", "erase-me") is None
