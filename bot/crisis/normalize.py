@@ -89,7 +89,8 @@ class Normalizer:
         text = " ".join(w for w in words if w)
         if self._slang_re is not None:
             text = self._slang_re.sub(lambda m: self.slang[m.group(1)], text)
-        return re.sub(r"(\s*\.\s*)+", BOUNDARY, f" {text} ").strip(" .").strip()
+        text = re.sub(r"(\s*\.\s*)+", BOUNDARY, f" {text} ")
+        return re.sub(r"\s+", " ", text).strip(" .")
 
     # -- one whitespace-separated chunk -------------------------------------------------------
     def _chunk(self, chunk: str) -> str:

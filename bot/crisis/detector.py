@@ -1,0 +1,262 @@
+"""Crisis detector: spaCy rules over a lexicon, sentence by sentence. Plain Python, no Rasa.
+
+    >>> get_detector().detect("work is fine. i want to kill myself")
+    CrisisSignal(category='suicide', phrase='kill myself', sentence='i want to kill myself')
+
+The message is split into sentences; each is normalised (bot/crisis/normalize.py), lemmatised by
+the project's spaCy pipeline (`bot.nlp.load_pipeline`) and matched against `lexicon.yml` with a
+`Matcher` (token patterns) and a `PhraseMatcher` (fixed terms, on lemmas). Matches are then
+dropped when a `safe` rule of the same category overlaps them, when a negatable rule is negated,
+or when a topic word sits in a sentence about media or study. Recall comes before specificity.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+from spacy.lang.en.stop_words import STOP_WORDS
+from spacy.language import Language
+from spacy.matcher import Matcher, PhraseMatcher
+from spacy.pipeline import Sentencizer
+from spacy.tokens import Doc
+
+from bot.crisis.normalize import Normalizer
+from bot.nlp import load_pipeline
+
+LEXICON_PATH = Path(__file__).with_name("lexicon.yml")
+CATEGORIES = ("suicide", "self_harm", "overdose", "harm_to_others", "abuse")
+_RAW_SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\.\.)\s+|[\r\n]+")
+_WILDCARD = {"OP": "?"}
+
+
+@dataclass(frozen=True)
+class CrisisSignal:
+    """A crisis found in a message: its category, the matched phrase and the sentence it is in."""
+
+    category: str
+    phrase: str
+    sentence: str
+
+
+@dataclass(frozen=True)
+class _Rule:
+    category: str
+    safe: bool
+    text: str
+    negatable: bool = False
+    topic: bool = False
+
+
+@dataclass(frozen=True)
+class _Hit:
+    rule: _Rule
+    start: int
+    end: int
+
+
+class CrisisDetector:
+    """Finds crisis language in a message; see the module docstring."""
+
+    def __init__(self, lexicon_path: Path | str = LEXICON_PATH, nlp: Language | None = None) -> None:
+        self.lexicon: dict[str, Any] = yaml.safe_load(Path(lexicon_path).read_text(encoding="utf-8"))
+        self.nlp = nlp or load_pipeline()
+        self.priority: list[str] = self.lexicon["priority"]
+        self.sets: dict[str, str] = self.lexicon["sets"]
+        self._overrides: dict[str, str] = self.lexicon["lemma_overrides"]
+        negation = self.lexicon["negation"]
+        self._cues = set(negation["cues"])
+        self._fillers = set(negation["fillers"])
+        self._voiders = set(negation.get("voiders", ["sure", "know", "if", "whether", "promise",
+                                                      "unless", "can", "guarantee"]))
+        self._window = int(negation["window"])
+        self._media = {self.lemma(w) for w in self.lexicon["media"]}
+        self.normalizer = Normalizer(
+            vocabulary=self._vocabulary(),
+            spelling=self.lexicon["spelling"],
+            slang=self.lexicon["slang"],
+            emoji=self.lexicon["emoji"],
+            fuzzy_targets=self.lexicon["fuzzy_targets"],
+        )
+        self._sentencizer = Sentencizer(punct_chars=["."])
+        self.matcher = Matcher(self.nlp.vocab, validate=True)
+        self.phrases = PhraseMatcher(self.nlp.vocab, attr="LEMMA")
+        self._rules: dict[str, _Rule] = {}
+        self._compile()
+
+    # -- public API ------------------------------------------------------------------------
+    def detect(self, text: str | None) -> CrisisSignal | None:
+        """The most urgent crisis signal in `text` (by the lexicon's priority), or None."""
+        if not text or not text.strip():
+            return None
+        raw_sentences = [s.strip() for s in _RAW_SENTENCE_END.split(text) if s and s.strip()]
+        found: list[CrisisSignal] = []
+        normalised = [self.normalizer(s) for s in raw_sentences]
+        for raw, doc in zip(raw_sentences, self.nlp.pipe(normalised)):
+            found.extend(self._signals(self._prepare(doc), raw))
+        if not found:
+            return None
+        return min(found, key=lambda s: self.priority.index(s.category))
+
+    def detect_all(self, text: str) -> list[CrisisSignal]:
+        """Every crisis signal in `text`, one per matched rule (for debugging and evaluation)."""
+        raw_sentences = [s.strip() for s in _RAW_SENTENCE_END.split(text or "") if s and s.strip()]
+        found: list[CrisisSignal] = []
+        for raw in raw_sentences:
+            found.extend(self._signals(self._prepare(self.nlp(self.normalizer(raw))), raw))
+        return found
+
+    def lemma(self, word: str) -> str:
+        """The lemma the detector uses for one lowercase word (pipeline lookup plus overrides)."""
+        return _cached_lemma(self, word)
+
+    # -- matching --------------------------------------------------------------------------
+    def _prepare(self, doc: Doc) -> Doc:
+        for token in doc:
+            override = self._overrides.get(token.lower_)
+            if override:
+                token.lemma_ = override
+        return self._sentencizer(doc)
+
+    def _signals(self, doc: Doc, raw_sentence: str) -> list[CrisisSignal]:
+        hits = [_Hit(self._rules[self.nlp.vocab.strings[mid]], start, end)
+                for mid, start, end in itertools.chain(self.matcher(doc), self.phrases(doc))
+                if doc[start].sent.start == doc[end - 1].sent.start]
+        safes = [h for h in hits if h.rule.safe]
+        signals = []
+        for hit in hits:
+            if hit.rule.safe or self._cancelled(hit, safes, doc):
+                continue
+            signals.append(CrisisSignal(hit.rule.category, doc[hit.start:hit.end].text, raw_sentence))
+        return signals
+
+    def _cancelled(self, hit: _Hit, safes: list[_Hit], doc: Doc) -> bool:
+        if any(s.rule.category == hit.rule.category and s.start < hit.end and hit.start < s.end
+               for s in safes):
+            return True
+        if hit.rule.topic and any(t.lemma_ in self._media for t in doc[hit.start].sent):
+            return True
+        return hit.rule.negatable and self._negated(doc, hit.start, hit.end)
+
+    def _negated(self, doc: Doc, start: int, end: int) -> bool:
+        """An odd number of negation cues just before (through filler words) or inside the match."""
+        sent_start = doc[start].sent.start
+        cues = sum(1 for t in doc[start:end] if t.lemma_ in self._cues)
+        for i in range(start - 1, max(sent_start, start - self._window) - 1, -1):
+            lemma = doc[i].lemma_
+            if lemma in self._voiders:
+                return False
+            if lemma in self._cues:
+                cues += 1
+            elif lemma not in self._fillers:
+                break
+        return cues % 2 == 1
+
+    # -- compiling the lexicon -------------------------------------------------------------
+    def _compile(self) -> None:
+        for category in CATEGORIES:
+            spec = self.lexicon["categories"][category]
+            for i, entry in enumerate(spec.get("terms", [])):
+                rule = self._rule(category, entry, safe=False)
+                key = self._register(f"{category}:term:{i}", rule)
+                self.phrases.add(key, [self._prepare(self.nlp(rule.text))])
+            for kind in ("patterns", "safe"):
+                for i, entry in enumerate(spec.get(kind, [])):
+                    rule = self._rule(category, entry, safe=kind == "safe")
+                    key = self._register(f"{category}:{kind}:{i}", rule)
+                    self.matcher.add(key, self._token_patterns(rule.text))
+
+    def _register(self, key: str, rule: _Rule) -> str:
+        self._rules[key] = rule
+        return key
+
+    @staticmethod
+    def _rule(category: str, entry: str | dict, safe: bool) -> _Rule:
+        if isinstance(entry, str):
+            return _Rule(category, safe, entry)
+        return _Rule(category, safe, entry["p"], bool(entry.get("negatable")), bool(entry.get("topic")))
+
+    def _token_patterns(self, text: str) -> list[list[dict]]:
+        """Expand one rule of the lexicon's token language into spaCy Matcher patterns."""
+        slots = [self._slot(part) for part in text.split()]
+        patterns = [[tok for seq in combo for tok in seq] for combo in itertools.product(*slots)]
+        return [p for p in patterns if any(tok != _WILDCARD for tok in p)]
+
+    def _slot(self, part: str) -> list[list[dict]]:
+        """A slot's alternatives, each a sequence of token specs."""
+        if re.fullmatch(r"~\d+", part):
+            return [[dict(_WILDCARD) for _ in range(int(part[1:]))]]
+        optional = part.endswith("?") and len(part) > 1
+        alternatives = self._expand(part.rstrip("?") if optional else part)
+        lemmas = sorted({self.lemma(a) for a in alternatives if _plain(a) and "_" not in a})
+        lowers = sorted({a[1:] for a in alternatives if a.startswith("=") and "_" not in a})
+        result: list[list[dict]] = []
+        if lemmas:
+            result.append([{"LEMMA": {"IN": lemmas}}])
+        if lowers:
+            result.append([{"LOWER": {"IN": lowers}}])
+        result += [[{"LOWER": {"REGEX": a[1:-1]}}] for a in alternatives if _is_regex(a)]
+        result += [[self._token(w) for w in a.split("_")] for a in alternatives
+                   if "_" in a and not _is_regex(a)]
+        return result + [[]] if optional else result
+
+    def _token(self, word: str) -> dict:
+        if word.startswith("="):
+            return {"LOWER": word[1:]}
+        return {"LEMMA": self.lemma(word)}
+
+    def _expand(self, slot: str) -> list[str]:
+        out: list[str] = []
+        for alt in slot.split("|"):
+            out.extend(self._expand(self.sets[alt[1:]]) if alt.startswith("@") else [alt])
+        return out
+
+    def _vocabulary(self) -> set[str]:
+        """Known words: the spaCy lookup tables, stop words and every word of the lexicon."""
+        words = set(STOP_WORDS)
+        if "lemmatizer" in self.nlp.pipe_names:
+            table = self.nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup", {})
+            words |= set(table.keys()) | set(table.values())
+        words |= set(_words_in(self.lexicon))
+        return words
+
+
+def _plain(alt: str) -> bool:
+    return not alt.startswith("=") and not _is_regex(alt)
+
+
+def _is_regex(alt: str) -> bool:
+    return len(alt) > 2 and alt.startswith("/") and alt.endswith("/")
+
+
+def _words_in(data: Any) -> Iterable[str]:
+    """Every alphabetic word in the lexicon's rules, sets and replacement values."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key in ("spelling", "slang"):
+                yield from _words_in(list(value.values()))
+            else:
+                yield from _words_in(value)
+    elif isinstance(data, list):
+        for item in data:
+            yield from _words_in(item)
+    elif isinstance(data, str):
+        yield from re.findall(r"[a-z]+", data.lower())
+
+
+@lru_cache(maxsize=20000)
+def _cached_lemma(detector: CrisisDetector, word: str) -> str:
+    if word in detector._overrides:
+        return detector._overrides[word]
+    doc = detector.nlp(word)
+    return doc[0].lemma_ if len(doc) == 1 else word
+
+
+@lru_cache(maxsize=1)
+def get_detector() -> CrisisDetector:
+    """The shared detector (built once per process: lexicon compiled, pipeline loaded)."""
+    return CrisisDetector()
