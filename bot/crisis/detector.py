@@ -45,11 +45,20 @@ class CrisisSignal:
 
 @dataclass(frozen=True)
 class _Rule:
+    """One lexicon rule; kind is `patterns` (a trigger), `safe` or `unsafe` (see lexicon.yml)."""
+
     category: str
-    safe: bool
     text: str
     negatable: bool = False
     topic: bool = False
+    weak: bool = False
+    kind: str = "patterns"
+
+
+@dataclass(frozen=True)
+class _Found:
+    signal: CrisisSignal
+    weak: bool
 
 
 @dataclass(frozen=True)
@@ -94,21 +103,21 @@ class CrisisDetector:
         if not text or not text.strip():
             return None
         raw_sentences = [s.strip() for s in _RAW_SENTENCE_END.split(text) if s and s.strip()]
-        found: list[CrisisSignal] = []
+        found: list[_Found] = []
         normalised = [self.normalizer(s) for s in raw_sentences]
         for raw, doc in zip(raw_sentences, self.nlp.pipe(normalised)):
             found.extend(self._signals(self._prepare(doc), raw))
         if not found:
             return None
-        return min(found, key=lambda s: self.priority.index(s.category))
+        return min(found, key=lambda f: (f.weak, self.priority.index(f.signal.category))).signal
 
     def detect_all(self, text: str) -> list[CrisisSignal]:
         """Every crisis signal in `text`, one per matched rule (for debugging and evaluation)."""
         raw_sentences = [s.strip() for s in _RAW_SENTENCE_END.split(text or "") if s and s.strip()]
-        found: list[CrisisSignal] = []
+        found: list[_Found] = []
         for raw in raw_sentences:
             found.extend(self._signals(self._prepare(self.nlp(self.normalizer(raw))), raw))
-        return found
+        return [f.signal for f in found]
 
     def lemma(self, word: str) -> str:
         """The lemma the detector uses for one lowercase word (pipeline lookup plus overrides)."""
@@ -122,19 +131,23 @@ class CrisisDetector:
                 token.lemma_ = override
         return self._sentencizer(doc)
 
-    def _signals(self, doc: Doc, raw_sentence: str) -> list[CrisisSignal]:
+    def _signals(self, doc: Doc, raw_sentence: str) -> list[_Found]:
         hits = [_Hit(self._rules[self.nlp.vocab.strings[mid]], start, end)
                 for mid, start, end in itertools.chain(self.matcher(doc), self.phrases(doc))
                 if doc[start].sent.start == doc[end - 1].sent.start]
-        safes = [h for h in hits if h.rule.safe]
-        signals = []
+        unsafe = {(h.rule.category, doc[h.start].sent.start) for h in hits if h.rule.kind == "unsafe"}
+        safes = [h for h in hits if h.rule.kind == "safe"
+                 and (h.rule.category, doc[h.start].sent.start) not in unsafe]
+        found = []
         for hit in hits:
-            if hit.rule.safe or self._cancelled(hit, safes, doc):
+            if hit.rule.kind != "patterns" or self._cancelled(hit, safes, doc):
                 continue
-            signals.append(CrisisSignal(hit.rule.category, doc[hit.start:hit.end].text, raw_sentence))
-        return signals
+            signal = CrisisSignal(hit.rule.category, doc[hit.start:hit.end].text, raw_sentence)
+            found.append(_Found(signal, hit.rule.weak))
+        return found
 
     def _cancelled(self, hit: _Hit, safes: list[_Hit], doc: Doc) -> bool:
+        """Overlapped by a safe rule of its category, about media, or negated."""
         if any(s.rule.category == hit.rule.category and s.start < hit.end and hit.start < s.end
                for s in safes):
             return True
@@ -161,12 +174,12 @@ class CrisisDetector:
         for category in CATEGORIES:
             spec = self.lexicon["categories"][category]
             for i, entry in enumerate(spec.get("terms", [])):
-                rule = self._rule(category, entry, safe=False)
+                rule = self._rule(category, entry, "patterns")
                 key = self._register(f"{category}:term:{i}", rule)
                 self.phrases.add(key, [self._prepare(self.nlp(rule.text))])
-            for kind in ("patterns", "safe"):
+            for kind in ("patterns", "safe", "unsafe"):
                 for i, entry in enumerate(spec.get(kind, [])):
-                    rule = self._rule(category, entry, safe=kind == "safe")
+                    rule = self._rule(category, entry, kind)
                     key = self._register(f"{category}:{kind}:{i}", rule)
                     self.matcher.add(key, self._token_patterns(rule.text))
 
@@ -175,10 +188,11 @@ class CrisisDetector:
         return key
 
     @staticmethod
-    def _rule(category: str, entry: str | dict, safe: bool) -> _Rule:
+    def _rule(category: str, entry: str | dict, kind: str) -> _Rule:
         if isinstance(entry, str):
-            return _Rule(category, safe, entry)
-        return _Rule(category, safe, entry["p"], bool(entry.get("negatable")), bool(entry.get("topic")))
+            return _Rule(category, entry, kind=kind)
+        return _Rule(category, entry["p"], bool(entry.get("negatable")), bool(entry.get("topic")),
+                     bool(entry.get("weak")), kind)
 
     def _token_patterns(self, text: str) -> list[list[dict]]:
         """Expand one rule of the lexicon's token language into spaCy Matcher patterns."""
@@ -192,7 +206,8 @@ class CrisisDetector:
             return [[dict(_WILDCARD) for _ in range(int(part[1:]))]]
         optional = part.endswith("?") and len(part) > 1
         alternatives = self._expand(part.rstrip("?") if optional else part)
-        lemmas = sorted({self.lemma(a) for a in alternatives if _plain(a) and "_" not in a})
+        lemmas = sorted({form for a in alternatives if _plain(a) and "_" not in a
+                         for form in (self.lemma(a), a)})
         lowers = sorted({a[1:] for a in alternatives if a.startswith("=") and "_" not in a})
         result: list[list[dict]] = []
         if lemmas:
@@ -207,7 +222,7 @@ class CrisisDetector:
     def _token(self, word: str) -> dict:
         if word.startswith("="):
             return {"LOWER": word[1:]}
-        return {"LEMMA": self.lemma(word)}
+        return {"LEMMA": {"IN": sorted({self.lemma(word), word})}}
 
     def _expand(self, slot: str) -> list[str]:
         out: list[str] = []

@@ -86,7 +86,7 @@ class Normalizer:
         text = fold(text).replace("\r", "\n").replace("\n", BOUNDARY)
         text = _ELLIPSIS.sub(" ", text)
         words = [self._chunk(chunk) for chunk in text.split()]
-        text = " ".join(w for w in words if w)
+        text = re.sub(r"\s+", " ", " ".join(words))
         if self._slang_re is not None:
             text = self._slang_re.sub(lambda m: self.slang[m.group(1)], text)
         text = re.sub(r"(\s*\.\s*)+", BOUNDARY, f" {text} ")
