@@ -38,7 +38,7 @@ pytest: train  ## unit and integration tests (uses the trained model)
 	MODEL_PATH=$(MODEL) $(PY) -m pytest
 
 story-test: train  ## Rasa test stories, failing on any prediction error
-	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors \
+	$(RASA) test core --e2e --model $(MODEL) --stories tests/stories --fail-on-prediction-errors \
 	  --out results/core --no-plot
 
 shell: train migrate  ## chat in the terminal (starts an action server for the session)
