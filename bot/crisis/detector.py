@@ -32,6 +32,7 @@ LEXICON_PATH = Path(__file__).with_name("lexicon.yml")
 CATEGORIES = ("suicide", "self_harm", "overdose", "harm_to_others", "abuse")
 _RAW_SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\.\.)\s+|[\r\n]+")
 _WILDCARD = {"OP": "?"}
+_FIRST_PERSON = {"i", "me", "my", "myself", "mine"}
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,8 @@ class CrisisDetector:
         self.normalizer = Normalizer(
             vocabulary=self._vocabulary(),
             spelling=self.lexicon["spelling"],
-            slang=self.lexicon["slang"],
+            slang={**self.lexicon["slang"],
+                   **{f"ill {verb}": f"i will {verb}" for verb in self.lexicon["ill_verbs"]}},
             emoji=self.lexicon["emoji"],
             fuzzy_targets=self.lexicon["fuzzy_targets"],
         )
@@ -104,7 +106,7 @@ class CrisisDetector:
             return None
         raw_sentences = [s.strip() for s in _RAW_SENTENCE_END.split(text) if s and s.strip()]
         found: list[_Found] = []
-        normalised = [self.normalizer(s) for s in raw_sentences]
+        normalised = [self._normalise(s) for s in raw_sentences]
         for raw, doc in zip(raw_sentences, self.nlp.pipe(normalised)):
             found.extend(self._signals(self._prepare(doc), raw))
         if not found:
@@ -116,7 +118,7 @@ class CrisisDetector:
         raw_sentences = [s.strip() for s in _RAW_SENTENCE_END.split(text or "") if s and s.strip()]
         found: list[_Found] = []
         for raw in raw_sentences:
-            found.extend(self._signals(self._prepare(self.nlp(self.normalizer(raw))), raw))
+            found.extend(self._signals(self._prepare(self.nlp(self._normalise(raw))), raw))
         return [f.signal for f in found]
 
     def lemma(self, word: str) -> str:
@@ -124,6 +126,10 @@ class CrisisDetector:
         return _cached_lemma(self, word)
 
     # -- matching --------------------------------------------------------------------------
+    def _normalise(self, raw_sentence: str) -> str:
+        """Normalised text ending with ' .', so that rules can anchor on a sentence's end ($)."""
+        return self.normalizer(raw_sentence) + " ."
+
     def _prepare(self, doc: Doc) -> Doc:
         for token in doc:
             override = self._overrides.get(token.lower_)
@@ -151,9 +157,17 @@ class CrisisDetector:
         if any(s.rule.category == hit.rule.category and s.start < hit.end and hit.start < s.end
                for s in safes):
             return True
-        if hit.rule.topic and any(t.lemma_ in self._media for t in doc[hit.start].sent):
+        if hit.rule.topic and self._about_media(doc, hit.start):
             return True
         return hit.rule.negatable and self._negated(doc, hit.start, hit.end)
+
+    def _about_media(self, doc: Doc, start: int) -> bool:
+        """The sentence names a film, book, news... and no I/me/my comes just before the term."""
+        sent = doc[start].sent
+        if not any(t.lemma_ in self._media for t in sent):
+            return False
+        before = doc[max(sent.start, start - 4):start]
+        return not any(t.lower_ in _FIRST_PERSON for t in before)
 
     def _negated(self, doc: Doc, start: int, end: int) -> bool:
         """An odd number of negation cues just before (through filler words) or inside the match."""
@@ -204,6 +218,8 @@ class CrisisDetector:
         """A slot's alternatives, each a sequence of token specs."""
         if re.fullmatch(r"~\d+", part):
             return [[dict(_WILDCARD) for _ in range(int(part[1:]))]]
+        if part == "$":
+            return [[{"ORTH": "."}]]
         optional = part.endswith("?") and len(part) > 1
         alternatives = self._expand(part.rstrip("?") if optional else part)
         lemmas = sorted({form for a in alternatives if _plain(a) and "_" not in a
