@@ -107,7 +107,7 @@ class CrisisDetector:
         raw_sentences = [s.strip() for s in _RAW_SENTENCE_END.split(text) if s and s.strip()]
         found: list[_Found] = []
         normalised = [self._normalise(s) for s in raw_sentences]
-        for raw, doc in zip(raw_sentences, self.nlp.pipe(normalised)):
+        for raw, doc in zip(raw_sentences, self.nlp.pipe(normalised), strict=True):
             found.extend(self._signals(self._prepare(doc), raw))
         if not found:
             return None

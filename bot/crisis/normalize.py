@@ -21,7 +21,8 @@ _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "
          "|": "i"}
 _LEET_ALT = {"1": "l", "|": "l"}
 _LEET_CHARS = set(_LEET)
-_NUMBER_UNIT = re.compile(r"^\d+([.,]\d+)?(am|pm|mg|mcg|ml|g|kg|lbs?|st|nd|rd|th|s|k|x|h|hrs?|min|mins|yo|y)?$")
+_NUMBER_UNIT = re.compile(
+    r"^\d+([.,]\d+)?(am|pm|mg|mcg|ml|g|kg|lbs?|st|nd|rd|th|s|k|x|h|hrs?|min|mins|yo|y)?$")
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'", "\u201c": '"',
                          "\u201d": '"', "\u2013": "-", "\u2014": "-", "\u2026": "..."})
 _CONTRACTIONS = [
@@ -141,7 +142,7 @@ class Normalizer:
         if len(runs) <= 6:
             for choice in itertools.product((2, 1), repeat=len(runs)):
                 candidate = texts[0] + "".join(
-                    letter * n + text for letter, n, text in zip(runs, choice, texts[1:]))
+                    letter * n + text for letter, n, text in zip(runs, choice, texts[1:], strict=True))
                 if candidate in self.vocabulary or candidate in self.spelling:
                     return candidate
         return _RUN.sub(r"\1", word)

@@ -1,0 +1,165 @@
+"""The crisis detector: normalisation, each category, hard negatives and the labelled eval set."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from bot.crisis.detector import CATEGORIES, CrisisSignal, get_detector
+from bot.crisis.evaluate import DEFAULT_SET, evaluate, load_set
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return get_detector()
+
+
+POSITIVES = {
+    "suicide": [
+        "I want to kill myself",
+        "i'm going to end it all tonight",
+        "kms",
+        "i want to unalive myself",
+        "everyone would be better off without me",
+        "I want to go to sleep and never wake up",
+        "I don't want to be here anymore",
+        "what's the point of living",
+        "there's no reason to live",
+        "I've been saving up my pills",
+        "how many paracetamol would it take",
+        "what's the tallest bridge near me",
+        "i wanna diiiie",
+        "i want to k1ll mys3lf",
+        "thinking about sucide again",
+        "sewer slide is all i think about",
+        "ill be gone by the morning",
+    ],
+    "self_harm": [
+        "I cut myself again",
+        "I've been burning my arms",
+        "i keep hurting myself",
+        "relapsed on sh last night",
+        "i burnt myself with a lighter on purpose",
+    ],
+    "overdose": [
+        "I took a whole bottle of pills",
+        "I overdosed",
+        "i od'd last night",
+        "i just took 30 paracetamol",
+        "i 0verd0sed on my meds",
+    ],
+    "harm_to_others": [
+        "I want to kill him",
+        "I'm going to hurt my kids",
+        "I'll shoot everyone at work",
+        "ill kill him if he touches my sister again",
+    ],
+    "abuse": [
+        "My partner hits me",
+        "my dad touches me and tells me not to tell",
+        "I'm scared to go home, he'll beat me",
+        "I was raped",
+        "my stepdad hurts me",
+    ],
+}
+
+HARD_NEGATIVES = [
+    "this traffic is killing me",
+    "I'm dying to see that film",
+    "my phone died",
+    "that joke killed me",
+    "we have an hour to kill time",
+    "that was a killer workout",
+    "I could murder a pizza",
+    "i'm dead tired",
+    "my mother died last year",
+    "i'm grieving my dad who killed himself years ago",
+    "my best friend died by suicide in 2019",
+    "I feel sad and lonely",
+    "I hate my job",
+    "how do I kill a process",
+    "kill -9 1234",
+    "what is interpersonal psychotherapy",
+    "what is a role dispute",
+    "I'm not suicidal, just tired",
+    "i would never hurt my kids, i'm just exhausted",
+    "i just watched a documentary about suicide prevention",
+    "i cut myself shaving this morning",
+    "my brother beat me at chess again",
+    "my mum is going to kill me when she sees the phone bill",
+    "i'm ill with the flu",
+    "",
+]
+
+
+@pytest.mark.parametrize(
+    ("category", "text"), [(c, t) for c, texts in POSITIVES.items() for t in texts]
+)
+def test_detects_each_category(detector, category, text):
+    signal = detector.detect(text)
+    assert signal is not None, text
+    assert signal.category == category
+
+
+@pytest.mark.parametrize("text", HARD_NEGATIVES)
+def test_hard_negatives_do_not_fire(detector, text):
+    assert detector.detect(text) is None
+
+
+def test_crisis_in_one_sentence_of_a_long_message(detector):
+    text = ("Work has been rough and my manager keeps moving deadlines. I went to the gym. "
+            "Honestly some nights I just want to die. Anyway, how does IPT work?")
+    signal = detector.detect(text)
+    assert signal == CrisisSignal("suicide", signal.phrase, "Honestly some nights I just want to die.")
+
+
+def test_most_urgent_category_wins(detector):
+    assert detector.detect("my dad hits me. i took a whole box of pills").category == "overdose"
+
+
+def test_signal_is_frozen(detector):
+    signal = detector.detect("I want to kill myself")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        signal.category = "none"
+
+
+def test_get_detector_is_cached():
+    assert get_detector() is get_detector()
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("i wanna diiiie", "i want to die"),
+        ("killlll myself", "kill myself"),
+        ("soooo tired", "so tired"),
+        ("su1c1de", "suicide"),
+        ("$uicidal", "suicidal"),
+        ("i wanna kms", "i want to kill myself"),
+        ("i od'd", "i overdosed"),
+        ("I’m NOT okay…", "i am not okay"),
+        ("self-harm", "self harm"),
+        ("i feel suicdal", "i feel suicidal"),
+        ("it's 5am and i took 20mg", "it is 5am and i took 20mg"),
+        ("stop. please! now", "stop . please . now"),
+        ("ill be gone", "i will be gone"),
+        ("i'm ill today", "i am ill today"),
+    ],
+)
+def test_normalisation(detector, raw, expected):
+    assert detector.normalizer(raw) == expected
+
+
+def test_eval_set_shape():
+    items = load_set(DEFAULT_SET)
+    labels = [i["label"] for i in items]
+    assert len(items) >= 300
+    assert all(labels.count(c) >= 30 for c in CATEGORIES)
+    assert labels.count("none") >= len(labels) - labels.count("none")
+
+
+def test_eval_set_recall_and_specificity(detector):
+    report = evaluate(load_set(DEFAULT_SET), detector)
+    assert [o.text for o in report.misses] == []
+    assert report.recall() == 1.0
+    assert report.specificity >= 0.95, [o.text for o in report.false_alarms]
