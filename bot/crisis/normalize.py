@@ -40,6 +40,7 @@ _SENTENCE_END = re.compile(r"[!?;]+|\.(?!\d)")
 _ELLIPSIS = re.compile(r"\.{2,}")
 _NON_WORD = re.compile(r"[^a-z0-9. ]+")
 _RUN = re.compile(r"(.)\1{2,}")
+_SPACED_LETTERS = re.compile(r"(?<!\S)[a-z](?: [a-z]){3,}(?!\S)")  # "k i l l" -> "kill"
 
 
 def fold(text: str) -> str:
@@ -85,6 +86,7 @@ class Normalizer:
         for symbol, word in self.emoji.items():
             text = text.replace(symbol, f" {word} ")
         text = fold(text).replace("\r", "\n").replace("\n", BOUNDARY)
+        text = _SPACED_LETTERS.sub(lambda m: m.group(0).replace(" ", ""), text)
         text = _ELLIPSIS.sub(" ", text)
         words = [self._chunk(chunk) for chunk in text.split()]
         text = re.sub(r"\s+", " ", " ".join(words))
