@@ -6,8 +6,9 @@
 The message is split into sentences; each is normalised (bot/crisis/normalize.py), lemmatised by
 the project's spaCy pipeline (`bot.nlp.load_pipeline`) and matched against `lexicon.yml` with a
 `Matcher` (token patterns) and a `PhraseMatcher` (fixed terms, on lemmas). Matches are then
-dropped when a `safe` rule of the same category overlaps them, when a negatable rule is negated,
-or when a topic word sits in a sentence about media or study. Recall comes before specificity.
+dropped when a `safe` rule of the same category overlaps them (unless an `unsafe` rule matched in
+the sentence), when a negatable rule is negated, or when a topic term is talk about a film, book or
+the news. Of what remains, the most urgent category wins. Recall comes before specificity.
 """
 from __future__ import annotations
 
@@ -81,8 +82,7 @@ class CrisisDetector:
         negation = self.lexicon["negation"]
         self._cues = set(negation["cues"])
         self._fillers = set(negation["fillers"])
-        self._voiders = set(negation.get("voiders", ["sure", "know", "if", "whether", "promise",
-                                                      "unless", "can", "guarantee"]))
+        self._voiders = set(negation["voiders"])
         self._window = int(negation["window"])
         self._media = {self.lemma(w) for w in self.lexicon["media"]}
         self.normalizer = Normalizer(
@@ -102,30 +102,28 @@ class CrisisDetector:
     # -- public API ------------------------------------------------------------------------
     def detect(self, text: str | None) -> CrisisSignal | None:
         """The most urgent crisis signal in `text` (by the lexicon's priority), or None."""
-        if not text or not text.strip():
-            return None
-        raw_sentences = [s.strip() for s in _RAW_SENTENCE_END.split(text) if s and s.strip()]
-        found: list[_Found] = []
-        normalised = [self._normalise(s) for s in raw_sentences]
-        for raw, doc in zip(raw_sentences, self.nlp.pipe(normalised), strict=True):
-            found.extend(self._signals(self._prepare(doc), raw))
+        found = self._find(text)
         if not found:
             return None
         return min(found, key=lambda f: (f.weak, self.priority.index(f.signal.category))).signal
 
-    def detect_all(self, text: str) -> list[CrisisSignal]:
-        """Every crisis signal in `text`, one per matched rule (for debugging and evaluation)."""
-        raw_sentences = [s.strip() for s in _RAW_SENTENCE_END.split(text or "") if s and s.strip()]
-        found: list[_Found] = []
-        for raw in raw_sentences:
-            found.extend(self._signals(self._prepare(self.nlp(self._normalise(raw))), raw))
-        return [f.signal for f in found]
+    def detect_all(self, text: str | None) -> list[CrisisSignal]:
+        """Every crisis signal in `text`, one per matched rule (for debugging the lexicon)."""
+        return [f.signal for f in self._find(text)]
 
     def lemma(self, word: str) -> str:
         """The lemma the detector uses for one lowercase word (pipeline lookup plus overrides)."""
         return _cached_lemma(self, word)
 
     # -- matching --------------------------------------------------------------------------
+    def _find(self, text: str | None) -> list[_Found]:
+        raw_sentences = [s.strip() for s in _RAW_SENTENCE_END.split(text or "") if s.strip()]
+        docs = self.nlp.pipe(self._normalise(s) for s in raw_sentences)
+        found: list[_Found] = []
+        for raw, doc in zip(raw_sentences, docs, strict=True):
+            found.extend(self._signals(self._prepare(doc), raw))
+        return found
+
     def _normalise(self, raw_sentence: str) -> str:
         """Normalised text ending with ' .', so that rules can anchor on a sentence's end ($)."""
         return self.normalizer(raw_sentence) + " ."
