@@ -33,6 +33,7 @@ LEXICON_PATH = Path(__file__).with_name("lexicon.yml")
 CATEGORIES = ("suicide", "self_harm", "overdose", "harm_to_others", "abuse")
 _RAW_SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\.\.)\s+|[\r\n]+")
 _WILDCARD = {"OP": "?"}
+_SENTENCE_END = {"ORTH": "."}  # every normalised sentence ends with " ." (see _normalise)
 _FIRST_PERSON = {"i", "me", "my", "myself", "mine"}
 
 
@@ -216,10 +217,10 @@ class CrisisDetector:
         """A slot's alternatives, each a sequence of token specs."""
         if re.fullmatch(r"~\d+", part):
             return [[dict(_WILDCARD) for _ in range(int(part[1:]))]]
-        if part == "$":
-            return [[{"ORTH": "."}]]
         optional = part.endswith("?") and len(part) > 1
         alternatives = self._expand(part.rstrip("?") if optional else part)
+        end = [[dict(_SENTENCE_END)]] if "$" in alternatives else []
+        alternatives = [a for a in alternatives if a != "$"]
         lemmas = sorted({form for a in alternatives if _plain(a) and "_" not in a
                          for form in (self.lemma(a), a)})
         lowers = sorted({a[1:] for a in alternatives if a.startswith("=") and "_" not in a})
@@ -231,6 +232,7 @@ class CrisisDetector:
         result += [[{"LOWER": {"REGEX": a[1:-1]}}] for a in alternatives if _is_regex(a)]
         result += [[self._token(w) for w in a.split("_")] for a in alternatives
                    if "_" in a and not _is_regex(a)]
+        result += end
         return result + [[]] if optional else result
 
     def _token(self, word: str) -> dict:
