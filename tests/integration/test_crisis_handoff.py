@@ -72,9 +72,15 @@ def test_staff_reply_reaches_the_person_on_socketio_and_close_resumes(assistant)
             return False
 
         assert await until(lambda: any("988" in (m.get("text") or "") for m in received))
-        handoffs = await asyncio.to_thread(lambda: assistant.staff("GET", "/handoffs").json())
-        mine = [h for h in handoffs if h["sender_id"] == session]
-        assert mine and mine[0]["category"] == "overdose"
+        assert await until(lambda: any((m.get("custom") or {}).get("type") == "crisis" for m in received))
+        mine = []
+
+        def my_handoffs():
+            mine[:] = [h for h in assistant.staff("GET", "/handoffs").json() if h["sender_id"] == session]
+            return mine
+
+        assert await until(lambda: my_handoffs())  # recorded by the action right after the replies
+        assert mine[0]["category"] == "overdose"
         reply = await asyncio.to_thread(assistant.staff, "POST", f"/handoffs/{mine[0]['id']}/reply",
                                         json={"text": "Hi, I'm Alex from the clinic. I'm here with you.",
                                               "staff": "Alex"})

