@@ -45,6 +45,11 @@ def _q(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid YAML scalar
 
 
+def _escape_braces(payload: str) -> str:
+    """Rasa fills `{slot}` placeholders in responses, buttons included; `{{`/`}}` send literal braces."""
+    return payload.replace("{", "{{").replace("}", "}}")
+
+
 def render() -> str:
     lines: List[str] = [HEADER.rstrip("\n")]
     for name, variations in t.responses().items():
@@ -54,7 +59,7 @@ def render() -> str:
             lines.append("      buttons:")
             for button in variation["buttons"]:
                 lines.append(f"        - title: {_q(button['title'])}")
-                lines.append(f"          payload: {_q(button['payload'])}")
+                lines.append(f"          payload: {_q(_escape_braces(button['payload']))}")
     return "\n".join(lines) + "\n"
 
 

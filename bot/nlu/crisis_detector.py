@@ -42,6 +42,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.crisis.detector import CrisisDetector, get_detector
+from bot.crisis.resources import normalise_locale
 
 logger = logging.getLogger(__name__)
 
@@ -50,21 +51,6 @@ CATEGORY_ENTITY = "crisis_category"
 LOCALE_ENTITY = "crisis_locale"
 UNSPECIFIED = "unspecified"
 EXTRACTOR_NAME = "CrisisDetector"
-SUPPORTED_LOCALES = ("US", "GB", "IE", "CA", "AU", "NZ")
-DEFAULT_LOCALE = "US"
-LOCALE_ALIASES = {"UK": "GB"}
-
-
-def validate_locale(value: Optional[Text]) -> Text:
-    """A supported locale code for `value` (case-insensitive, UK means GB); US when unknown."""
-    code = (value or "").strip().upper()
-    code = LOCALE_ALIASES.get(code, code)
-    if code in SUPPORTED_LOCALES:
-        return code
-    if code:
-        logger.warning("Crisis locale %r is not supported (use one of %s); using %s.",
-                       value, ", ".join(SUPPORTED_LOCALES), DEFAULT_LOCALE)
-    return DEFAULT_LOCALE
 
 
 @DefaultV1Recipe.register(
@@ -81,7 +67,7 @@ class CrisisDetectorComponent(GraphComponent):
     def __init__(self, config: Dict[Text, Any], detector: Optional[CrisisDetector] = None) -> None:
         self.component_config = config
         self.detector = detector or get_detector()
-        self.locale = validate_locale(config.get("locale") or os.environ.get("CRISIS_LOCALE"))
+        self.locale = normalise_locale(config.get("locale") or os.environ.get("CRISIS_LOCALE"))
 
     @classmethod
     def create(

@@ -11,7 +11,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.crisis_detector import CrisisDetectorComponent, validate_locale
+from bot.nlu.crisis_detector import CrisisDetectorComponent
 
 
 def make_component(tmp_path, **config):
@@ -133,7 +133,3 @@ def test_config_locale_overrides_environment(tmp_path, monkeypatch):
     [result] = make_component(tmp_path, locale="nz").process([parsed("kms")])
     assert entity_values(result)["crisis_locale"] == "NZ"
 
-
-def test_validate_locale_defaults():
-    assert validate_locale(None) == "US"
-    assert validate_locale("  gb ") == "GB"
