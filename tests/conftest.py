@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -26,9 +27,9 @@ def _postgres_unavailable(reason: str):
     pytest.skip(message)
 
 
-@pytest.fixture
-def postgres_url():
-    """A new PostgreSQL database for the test, dropped afterwards."""
+@contextmanager
+def temporary_postgres_database():
+    """A new, migrated PostgreSQL database; yields (url, admin engine); dropped afterwards."""
     name = f"ipt_test_{uuid.uuid4().hex[:12]}"
     try:
         admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
@@ -38,13 +39,22 @@ def postgres_url():
         _postgres_unavailable(str(error).splitlines()[0])
     url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     upgrade(url)
-    yield url
-    from bot.store.db import get_engine
+    try:
+        yield url, admin
+    finally:
+        from bot.store.db import get_engine
 
-    get_engine(url).dispose()
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+        get_engine(url).dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def postgres_url():
+    """A new PostgreSQL database for the test, dropped afterwards."""
+    with temporary_postgres_database() as (url, _admin):
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -81,17 +81,17 @@ def render() -> dict[str, Any]:
     return {
         "version": "3.1",
         "intents": ["crisis"],
-        "entities": ["crisis_category", "crisis_locale"],
         "slots": {
+            # Set by bot/policies/crisis.py when a crisis message arrives.
             "crisis_category": {
                 "type": "text",
                 "influence_conversation": False,
-                "mappings": [{"type": "from_entity", "entity": "crisis_category"}],
+                "mappings": [{"type": "custom"}],
             },
             "crisis_locale": {
                 "type": "text",
                 "influence_conversation": False,
-                "mappings": [{"type": "from_entity", "entity": "crisis_locale"}],
+                "mappings": [{"type": "custom"}],
             },
             "handoff_status": {
                 "type": "text",

@@ -6,19 +6,17 @@
       - name: ResponseSelector
       - name: FallbackClassifier
       - name: bot.nlu.crisis_detector.CrisisDetectorComponent
-        # locale: GB        # optional; otherwise CRISIS_LOCALE, default US
 
 On every message it runs `bot.crisis.detector` on the raw text, and it also counts DIET's
 top-ranked real intent (skipping `nlu_fallback`) being `crisis`. When either fires, the message
-gets intent `crisis` (confidence 1.0, first in the ranking) and exactly two entities,
-`crisis_category` (a detector category, or "unspecified" when only DIET fired) and
-`crisis_locale`; any other extracted entity is dropped so no form can take a crisis message as a
-slot value. Other messages are left untouched.
+gets intent `crisis` (confidence 1.0, first in the ranking) carrying `crisis_category` (a detector
+category, or "unspecified" when only DIET fired), and every extracted entity is dropped, so no
+form can take a crisis message as a slot value. Other messages are left untouched.
+`bot.policies.crisis.CrisisPolicy` turns the category (and CRISIS_LOCALE) into slots.
 """
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -28,11 +26,6 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import (
     ENTITIES,
-    ENTITY_ATTRIBUTE_END,
-    ENTITY_ATTRIBUTE_START,
-    ENTITY_ATTRIBUTE_TYPE,
-    ENTITY_ATTRIBUTE_VALUE,
-    EXTRACTOR,
     INTENT,
     INTENT_NAME_KEY,
     INTENT_RANKING_KEY,
@@ -42,32 +35,23 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.crisis.detector import CrisisDetector, get_detector
-from bot.crisis.resources import normalise_locale
 
 logger = logging.getLogger(__name__)
 
 CRISIS_INTENT = "crisis"
-CATEGORY_ENTITY = "crisis_category"
-LOCALE_ENTITY = "crisis_locale"
+CATEGORY_KEY = "crisis_category"  # carried in the intent dict
 UNSPECIFIED = "unspecified"
-EXTRACTOR_NAME = "CrisisDetector"
 
 
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
 )
 class CrisisDetectorComponent(GraphComponent):
-    """Sets intent `crisis` and the crisis entities when a message is a crisis."""
-
-    @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
-        """`locale` overrides the CRISIS_LOCALE environment variable when set."""
-        return {"locale": None}
+    """Sets intent `crisis`, with its category, when a message is a crisis."""
 
     def __init__(self, config: Dict[Text, Any], detector: Optional[CrisisDetector] = None) -> None:
         self.component_config = config
         self.detector = detector or get_detector()
-        self.locale = normalise_locale(config.get("locale") or os.environ.get("CRISIS_LOCALE"))
 
     @classmethod
     def create(
@@ -100,16 +84,10 @@ class CrisisDetectorComponent(GraphComponent):
         crisis = {INTENT_NAME_KEY: CRISIS_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0}
         ranking = [dict(r) for r in message.get(INTENT_RANKING_KEY) or []
                    if r.get(INTENT_NAME_KEY) != CRISIS_INTENT]
-        message.set(INTENT, crisis, add_to_output=True)
+        message.set(INTENT, {**crisis, CATEGORY_KEY: category}, add_to_output=True)
         message.set(INTENT_RANKING_KEY, [dict(crisis)] + ranking, add_to_output=True)
-        message.set(ENTITIES, [self._entity(CATEGORY_ENTITY, category),
-                               self._entity(LOCALE_ENTITY, self.locale)], add_to_output=True)
-        logger.info("Crisis detected (category %s, locale %s).", category, self.locale)
-
-    @staticmethod
-    def _entity(name: Text, value: Text) -> Dict[Text, Any]:
-        return {ENTITY_ATTRIBUTE_TYPE: name, ENTITY_ATTRIBUTE_VALUE: value,
-                EXTRACTOR: EXTRACTOR_NAME, ENTITY_ATTRIBUTE_START: 0, ENTITY_ATTRIBUTE_END: 0}
+        message.set(ENTITIES, [], add_to_output=True)
+        logger.info("Crisis detected (category %s).", category)
 
 
 def _top_real_intent(message: Message) -> Optional[Text]:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import copy
-import logging
 
 import pytest
 from rasa.engine.graph import ExecutionContext, GraphSchema
@@ -14,9 +13,9 @@ from rasa.shared.nlu.training_data.message import Message
 from bot.nlu.crisis_detector import CrisisDetectorComponent
 
 
-def make_component(tmp_path, **config):
+def make_component(tmp_path):
     return CrisisDetectorComponent.create(
-        {**CrisisDetectorComponent.get_default_config(), **config},
+        CrisisDetectorComponent.get_default_config(),
         LocalModelStorage(tmp_path),
         Resource("crisis_detector"),
         ExecutionContext(GraphSchema({}), "test-model"),
@@ -35,40 +34,37 @@ def parsed(text, intent="greet", confidence=0.9, ranking=None, entities=None):
     })
 
 
-def entity_values(message):
-    return {e["entity"]: e["value"] for e in message.get(ENTITIES)}
+def category(message):
+    return message.get(INTENT).get("crisis_category")
 
 
 @pytest.fixture
-def component(tmp_path, monkeypatch):
-    monkeypatch.delenv("CRISIS_LOCALE", raising=False)
+def component(tmp_path):
     return make_component(tmp_path)
 
 
-def test_detector_sets_crisis_intent_and_entities(component):
+def test_detector_sets_crisis_intent_with_its_category_and_drops_entities(component):
     message = parsed("I want to kill myself", entities=[
         {"entity": "person_name", "value": "myself", "start": 15, "end": 21, "extractor": "DIETClassifier"}])
 
     [result] = component.process([message])
 
-    assert result.get(INTENT) == {"name": "crisis", "confidence": 1.0}
+    assert result.get(INTENT) == {"name": "crisis", "confidence": 1.0, "crisis_category": "suicide"}
     assert result.get(INTENT_RANKING_KEY)[0] == {"name": "crisis", "confidence": 1.0}
     assert [r["name"] for r in result.get(INTENT_RANKING_KEY)] == ["crisis", "greet", "goodbye"]
-    assert entity_values(result) == {"crisis_category": "suicide", "crisis_locale": "US"}
-    assert all(e["extractor"] == "CrisisDetector" and e["start"] == 0 and e["end"] == 0
-               for e in result.get(ENTITIES))
+    assert result.get(ENTITIES) == []  # no form can take a crisis message as a value
     assert {INTENT, INTENT_RANKING_KEY, ENTITIES} <= result.output_properties
 
 
-@pytest.mark.parametrize(("text", "category"), [
+@pytest.mark.parametrize(("text", "expected"), [
     ("my partner hits me", "abuse"),
     ("i took a whole bottle of pills", "overdose"),
     ("i cut myself again", "self_harm"),
     ("i want to kill him", "harm_to_others"),
 ])
-def test_category_entity_follows_the_detector(component, text, category):
+def test_category_follows_the_detector(component, text, expected):
     [result] = component.process([parsed(text)])
-    assert entity_values(result)["crisis_category"] == category
+    assert category(result) == expected
 
 
 def test_diet_predicted_crisis_fires_unspecified(component):
@@ -76,7 +72,7 @@ def test_diet_predicted_crisis_fires_unspecified(component):
     [result] = component.process([message])
     assert result.get(INTENT)["name"] == "crisis"
     assert [r["name"] for r in result.get(INTENT_RANKING_KEY)].count("crisis") == 1
-    assert entity_values(result)["crisis_category"] == "unspecified"
+    assert category(result) == "unspecified"
 
 
 def test_diet_crisis_behind_nlu_fallback_still_fires(component):
@@ -85,7 +81,7 @@ def test_diet_crisis_behind_nlu_fallback_still_fires(component):
     message = parsed("everything is grey", intent="nlu_fallback", confidence=0.3, ranking=ranking)
     [result] = component.process([message])
     assert result.get(INTENT)["name"] == "crisis"
-    assert entity_values(result)["crisis_category"] == "unspecified"
+    assert category(result) == "unspecified"
 
 
 @pytest.mark.parametrize("text", ["hello", "this traffic is killing me", "what is a role dispute",
@@ -109,27 +105,3 @@ def test_message_without_text_or_predictions(component):
     message = Message(data={TEXT: ""})
     [result] = component.process([message])
     assert result.data == {TEXT: ""}
-
-
-@pytest.mark.parametrize(("env", "expected"), [("GB", "GB"), ("uk", "GB"), ("ie", "IE"),
-                                               ("CA", "CA"), ("AU", "AU"), ("nz", "NZ")])
-def test_locale_from_environment(tmp_path, monkeypatch, env, expected):
-    monkeypatch.setenv("CRISIS_LOCALE", env)
-    [result] = make_component(tmp_path).process([parsed("kms")])
-    assert entity_values(result)["crisis_locale"] == expected
-
-
-def test_unknown_locale_falls_back_to_us_with_warning(tmp_path, monkeypatch, caplog):
-    monkeypatch.setenv("CRISIS_LOCALE", "fr")
-    with caplog.at_level(logging.WARNING):
-        component = make_component(tmp_path)
-    [result] = component.process([parsed("kms")])
-    assert entity_values(result)["crisis_locale"] == "US"
-    assert "not supported" in caplog.text
-
-
-def test_config_locale_overrides_environment(tmp_path, monkeypatch):
-    monkeypatch.setenv("CRISIS_LOCALE", "US")
-    [result] = make_component(tmp_path, locale="nz").process([parsed("kms")])
-    assert entity_values(result)["crisis_locale"] == "NZ"
-

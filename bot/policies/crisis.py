@@ -1,0 +1,76 @@
+"""The crisis policy: starts the crisis reply with its slots, and pauses the assistant during a hand-off.
+
+- A new `crisis` message: predicts `utter_crisis` and sets the slots its responses need,
+  `crisis_category` (from the NLU crisis detector) and `crisis_locale` (CRISIS_LOCALE); the rule
+  in data/rules/crisis.yml carries on with the resources and the hand-off action.
+- While the hand-off waits for staff ("requested"), every message gets the resources again
+  (`utter_crisis_resources`, which says a person will join); once staff have taken over ("taken"),
+  the assistant stays silent and staff reply through the HTTP API.
+
+It runs in the Rasa server and needs neither the action server nor the database.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text, Tuple
+
+from rasa.core.policies.policy import Policy, PolicyPrediction
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import Event, SlotSet
+from rasa.shared.core.generator import TrackerWithCachedStates
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.crisis.handoff_state import CRISIS_RESOURCES_RESPONSE, REQUESTED, TAKEN, handoff_state
+from bot.crisis.resources import configured_locale
+
+CRISIS_INTENT = "crisis"
+CRISIS_RESPONSE = "utter_crisis"
+HOLDING_RESPONSE = CRISIS_RESOURCES_RESPONSE
+UNSPECIFIED = "unspecified"
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=False
+)
+class CrisisPolicy(Policy):
+    """Outranks the other policies (priority 7) for the crisis reply and during a hand-off."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"priority": 7}
+
+    def train(
+        self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any
+    ) -> Resource:
+        return self._resource
+
+    def predict_action_probabilities(
+        self,
+        tracker: DialogueStateTracker,
+        domain: Domain,
+        rule_only_data: Optional[Dict[Text, Any]] = None,
+        **kwargs: Any,
+    ) -> PolicyPrediction:
+        probabilities = self._default_predictions(domain)
+        action, events = self.next_action(tracker)
+        if action:
+            probabilities[domain.index_for_action(action)] = 1.0
+        return self._prediction(probabilities, events=events)
+
+    @staticmethod
+    def next_action(tracker: DialogueStateTracker) -> Tuple[Optional[str], List[Event]]:
+        """The action to force now with the events to apply first, or (None, []) to abstain."""
+        intent = (tracker.latest_message.intent if tracker.latest_message else None) or {}
+        just_heard = tracker.latest_action_name == ACTION_LISTEN_NAME
+        if just_heard and intent.get("name") == CRISIS_INTENT:
+            category = intent.get("crisis_category") or UNSPECIFIED
+            return CRISIS_RESPONSE, [SlotSet("crisis_category", category),
+                                     SlotSet("crisis_locale", configured_locale())]
+        state = handoff_state(tracker.events)
+        if state not in (REQUESTED, TAKEN) or intent.get("name") == CRISIS_INTENT:
+            return None, []
+        if just_heard and state == REQUESTED:
+            return HOLDING_RESPONSE, []
+        return ACTION_LISTEN_NAME, []

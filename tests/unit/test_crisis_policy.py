@@ -1,0 +1,85 @@
+"""The hand-off state machine and the crisis policy: the crisis reply's slots, and pausing during a hand-off."""
+import pytest
+from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.crisis.handoff_state import handoff_state
+from bot.policies.crisis import CrisisPolicy
+
+CRISIS_TURN = [
+    UserUttered("i want to die", {"name": "crisis", "confidence": 1.0}),
+    ActionExecuted("utter_crisis"), ActionExecuted("utter_crisis_resources"),
+    ActionExecuted("action_crisis_handoff"), ActionExecuted("action_listen"),
+]
+
+
+def tracker(*events) -> DialogueStateTracker:
+    return DialogueStateTracker.from_events("p", [ActionExecuted("action_listen"), *events])
+
+
+def test_no_handoff_without_a_crisis():
+    assert handoff_state(tracker(UserUttered("hi", {"name": "greet"})).events) is None
+
+
+@pytest.mark.parametrize("extra, state", [
+    ([], "requested"),
+    ([SlotSet("handoff_status", "taken")], "taken"),
+    ([SlotSet("handoff_status", "closed")], "closed"),
+    ([SlotSet("handoff_status", "closed"), *CRISIS_TURN], "requested"),
+])
+def test_state_follows_the_crisis_and_the_staff(extra, state):
+    assert handoff_state(tracker(*CRISIS_TURN, *extra).events) == state
+
+
+def test_state_reads_dict_events_too():
+    events = [{"event": "action", "name": "utter_crisis_resources"},
+              {"event": "slot", "name": "handoff_status", "value": "taken"}]
+    assert handoff_state(events) == "taken"
+
+
+def test_while_waiting_every_message_gets_the_holding_answer_once():
+    waiting = tracker(*CRISIS_TURN, UserUttered("hello?", {"name": "greet"}))
+    assert CrisisPolicy.next_action(waiting) == ("utter_crisis_resources", [])
+    waiting.update(ActionExecuted("utter_crisis_resources"))
+    assert CrisisPolicy.next_action(waiting) == ("action_listen", [])
+
+
+def test_once_staff_took_over_the_assistant_stays_silent():
+    taken = tracker(*CRISIS_TURN, SlotSet("handoff_status", "taken"), UserUttered("thanks", {"name": "thank"}))
+    assert CrisisPolicy.next_action(taken) == ("action_listen", [])
+
+
+def test_a_new_crisis_message_gets_the_crisis_reply_again_even_during_a_handoff():
+    again = tracker(*CRISIS_TURN, SlotSet("handoff_status", "taken"),
+                    UserUttered("i have the pills", {"name": "crisis", "crisis_category": "overdose"}))
+    action, events = CrisisPolicy.next_action(again)
+    assert action == "utter_crisis" and SlotSet("crisis_category", "overdose") in events
+    again.update(ActionExecuted("utter_crisis"))
+    assert CrisisPolicy.next_action(again) == (None, [])  # the rule goes on with the resources
+
+
+def test_after_closing_the_assistant_is_back():
+    closed = tracker(*CRISIS_TURN, SlotSet("handoff_status", "closed"), UserUttered("hi", {"name": "greet"}))
+    assert CrisisPolicy.next_action(closed) == (None, [])
+
+
+@pytest.mark.parametrize("env, locale", [(None, "US"), ("GB", "GB"), ("uk", "GB"), ("ie", "IE"),
+                                         ("CA", "CA"), ("AU", "AU"), ("nz", "NZ"), ("fr", "US")])
+def test_a_crisis_message_sets_its_category_and_the_configured_locale(monkeypatch, env, locale):
+    if env is None:
+        monkeypatch.delenv("CRISIS_LOCALE", raising=False)
+    else:
+        monkeypatch.setenv("CRISIS_LOCALE", env)
+    first = tracker(UserUttered("my partner hits me", {"name": "crisis", "crisis_category": "abuse"}))
+    action, events = CrisisPolicy.next_action(first)
+    assert action == "utter_crisis"
+    assert events == [SlotSet("crisis_category", "abuse"), SlotSet("crisis_locale", locale)]
+
+
+def test_a_crisis_found_only_by_diet_is_unspecified():
+    first = tracker(UserUttered("everything is grey", {"name": "crisis", "confidence": 0.7}))
+    assert CrisisPolicy.next_action(first)[1][0] == SlotSet("crisis_category", "unspecified")
+
+
+def test_other_messages_are_left_to_the_other_policies():
+    assert CrisisPolicy.next_action(tracker(UserUttered("hi", {"name": "greet"}))) == (None, [])
