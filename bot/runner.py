@@ -15,7 +15,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from bot import PROJECT_ROOT
 
@@ -157,6 +157,21 @@ class Stack:
         for service in reversed(self.services):
             service.stop()
 
+    def supervise(self, stop_requested: Callable[[], bool], poll: float = 0.5) -> int:
+        """Watch the running services until asked to stop (0) or one of them dies (1); stops all."""
+        while not stop_requested():
+            dead = self.dead()
+            if dead:
+                print(f"[run] {dead.name} stopped unexpectedly (exit code {dead.process.returncode}); "
+                      "stopping the others.", file=sys.stderr, flush=True)
+                self.stop()
+                return 1
+            time.sleep(poll)
+        print("\n[run] stopping ...", flush=True)
+        self.stop()
+        print("[run] stopped.", flush=True)
+        return 0
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the IPT assistant.")
@@ -193,18 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         f"  Action server      http://localhost:{stack.actions_port}/health\n",
         flush=True,
     )
-    while not stopping:
-        dead = stack.dead()
-        if dead:
-            print(f"[run] {dead.name} stopped unexpectedly (exit code {dead.process.returncode}); "
-                  "stopping the others.", file=sys.stderr, flush=True)
-            stack.stop()
-            return 1
-        time.sleep(0.5)
-    print("\n[run] stopping ...", flush=True)
-    stack.stop()
-    print("[run] stopped.", flush=True)
-    return 0
+    return stack.supervise(lambda: stopping)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,38 @@
+"""The runner's supervision: one dead service stops the others; a stop request stops them all."""
+import sys
+
+from bot.runner import Service, Stack, secret_from_env_or_file
+
+SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
+CRASHER = [sys.executable, "-c", "import sys, time; time.sleep(0.5); sys.exit(3)"]
+
+
+def stack_of(*commands) -> Stack:
+    stack = Stack(model="unused")
+    stack.services = [Service(f"service {i}", command, "http://127.0.0.1:9/") for i, command in enumerate(commands)]
+    for service in stack.services:
+        service.start(dict(), None)
+    return stack
+
+
+def test_when_one_service_dies_the_others_are_stopped(capsys):
+    stack = stack_of(SLEEPER, CRASHER, SLEEPER)
+    assert stack.supervise(lambda: False, poll=0.1) == 1
+    assert all(service.process.poll() is not None for service in stack.services)
+    assert "service 1 stopped unexpectedly (exit code 3)" in capsys.readouterr().err
+
+
+def test_a_stop_request_stops_everything_cleanly():
+    stack = stack_of(SLEEPER, SLEEPER)
+    assert stack.supervise(lambda: True) == 0
+    assert all(service.process.poll() is not None for service in stack.services)
+
+
+def test_secrets_are_generated_once_and_kept_private(tmp_path, monkeypatch):
+    monkeypatch.setattr("bot.runner.VAR", tmp_path)
+    monkeypatch.delenv("SOME_TOKEN", raising=False)
+    first = secret_from_env_or_file("SOME_TOKEN", "some_token")
+    assert len(first) >= 40 and first == secret_from_env_or_file("SOME_TOKEN", "some_token")
+    assert (tmp_path / "some_token").stat().st_mode & 0o077 == 0
+    monkeypatch.setenv("SOME_TOKEN", "from-env")
+    assert secret_from_env_or_file("SOME_TOKEN", "some_token") == "from-env"
