@@ -60,3 +60,13 @@ if [ "$(cat "$SPACY_STAMP" 2>/dev/null)" != "$SPACY_WANT" ]; then
 else
   say "spaCy pipeline up to date"
 fi
+
+# Browser tests drive Debian's Chromium through Playwright (a Playwright browser download fails here).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing Debian's chromium for the browser tests"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    say "Chromium is missing: the browser tests need it. Install it with: sudo apt-get install chromium"
+  fi
+fi

@@ -5,7 +5,7 @@ import time
 import pytest
 import socketio
 
-from tests.integration.conftest import texts
+from tests.conftest import texts
 
 pytestmark = pytest.mark.integration
 

@@ -13,8 +13,7 @@ from sqlalchemy import text
 from bot import PROJECT_ROOT
 from bot.runner import Stack
 from bot.store.repository import AppStore
-from tests.conftest import temporary_postgres_database
-from tests.integration.conftest import RASA_TOKEN, STAFF_TOKEN, free_port, model_path, texts
+from tests.conftest import RASA_TOKEN, STAFF_TOKEN, free_port, model_path, temporary_postgres_database, texts
 
 pytestmark = pytest.mark.integration
 

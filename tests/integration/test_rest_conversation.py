@@ -1,7 +1,7 @@
 """A person talks to the running assistant through the REST webhook, as a new user would."""
 import pytest
 
-from tests.integration.conftest import texts
+from tests.conftest import texts
 
 pytestmark = pytest.mark.integration
 
