@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+from pathlib import Path
 
 import pytest
+import yaml
 
+from bot import PROJECT_ROOT
 from bot.crisis.detector import CATEGORIES, CrisisSignal, get_detector
 from bot.crisis.evaluate import DEFAULT_SET, evaluate, load_set
 
@@ -33,6 +37,13 @@ POSITIVES = {
         "thinking about sucide again",
         "sewer slide is all i think about",
         "ill be gone by the morning",
+        "does it hurt to hang yourself",
+        "would 50 sleeping pills be enough",
+        "i'm so tired of being a burden to everyone",
+        "tonight after everyones asleep im going to do it",
+        "i think about death all the time",
+        "i want to join my brother, he died last year",
+        "idk how much longer i can keep going like this",
     ],
     "self_harm": [
         "I cut myself again",
@@ -40,6 +51,8 @@ POSITIVES = {
         "i keep hurting myself",
         "relapsed on sh last night",
         "i burnt myself with a lighter on purpose",
+        "i need to feel pain so i put out cigarettes on my leg",
+        "ive been hurting myself in secret",
     ],
     "overdose": [
         "I took a whole bottle of pills",
@@ -47,12 +60,16 @@ POSITIVES = {
         "i od'd last night",
         "i just took 30 paracetamol",
         "i 0verd0sed on my meds",
+        "downed a bottle of cough syrup and some of my dads painkillers",
+        "i already took the pills",
     ],
     "harm_to_others": [
         "I want to kill him",
         "I'm going to hurt my kids",
         "I'll shoot everyone at work",
         "ill kill him if he touches my sister again",
+        "i have my dads gun and i know where that guy lives",
+        "i slapped my son so hard he fell",
     ],
     "abuse": [
         "My partner hits me",
@@ -60,6 +77,11 @@ POSITIVES = {
         "I'm scared to go home, he'll beat me",
         "I was raped",
         "my stepdad hurts me",
+        "daddy hits me with his belt when i spill things",
+        "her boyfriend gets in my bed when mum is at work",
+        "my husband won't let me have my own money",
+        "he made me take my clothes off",
+        "someone spiked my drink and i woke up in his bed with no clothes",
     ],
 }
 
@@ -88,6 +110,20 @@ HARD_NEGATIVES = [
     "my brother beat me at chess again",
     "my mum is going to kill me when she sees the phone bill",
     "i'm ill with the flu",
+    "i killed him in fortnite lol",
+    "i shot him in the head in call of duty",
+    "my sister is going to kill me when she finds out i borrowed her jumper",
+    "we had a pillow fight and my sister punched me by accident",
+    "im not allowed to tell you the surprise party plans",
+    "i'd rather die than wear that outfit lol",
+    "i could sleep forever this weekend haha",
+    "i feel like a burden when i ask for help",
+    "i don't want to be a burden to my kids when i'm old",
+    "my boyfriend took my phone to call his mum",
+    "i took some of my mum's paracetamol for my headache",
+    "my dad has a gun for hunting",
+    "does it hurt to get a tattoo on your ribs",
+    "i said goodbye to everyone at the airport",
     "",
 ]
 
@@ -163,3 +199,40 @@ def test_eval_set_recall_and_specificity(detector):
     assert [o.text for o in report.misses] == []
     assert report.recall() == 1.0
     assert report.specificity >= 0.95, [o.text for o in report.false_alarms]
+
+
+def _intent_examples() -> list[tuple[str, str]]:
+    """Every training example of every intent except `crisis`, entity annotations removed."""
+    examples = []
+    for path in sorted((PROJECT_ROOT / "data" / "nlu").glob("*.yml")):
+        if path.name == "crisis.yml":
+            continue
+        for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu", []):
+            for line in str(block.get("examples", "")).splitlines():
+                if line.strip().startswith("- "):
+                    text = re.sub(r"\[([^\]]*)\](\([^)]*\)|\{[^}]*\})", r"\1", line.strip()[2:])
+                    examples.append((f"{path.name}:{block.get('intent')}", text))
+    return examples
+
+
+def _strings(data) -> list[str]:
+    if isinstance(data, str):
+        return [data]
+    if isinstance(data, dict):
+        return [s for value in data.values() for s in _strings(value)]
+    if isinstance(data, list):
+        return [s for value in data for s in _strings(value)]
+    return []
+
+
+def test_no_example_of_another_intent_fires(detector):
+    examples = _intent_examples()
+    assert len(examples) > 100
+    fired = [(where, text) for where, text in examples if detector.detect(text)]
+    assert fired == []
+
+
+def test_no_psychoeducation_text_fires(detector):
+    texts = _strings(yaml.safe_load(Path(PROJECT_ROOT / "bot" / "content" / "ipt_topics.yml").read_text("utf-8")))
+    assert len(texts) > 50
+    assert [t for t in texts if detector.detect(t)] == []
