@@ -124,6 +124,10 @@ HARD_NEGATIVES = [
     "my dad has a gun for hunting",
     "does it hurt to get a tattoo on your ribs",
     "i said goodbye to everyone at the airport",
+    "i hit my legs with a foam roller after running, it helps",
+    "what's the point in getting up early on a sunday",
+    "if you want to cut the bread, get the knife from the drawer",
+    "my mum burnt her hand on the oven yesterday",
     "",
 ]
 
