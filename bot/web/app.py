@@ -12,6 +12,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from bot.crisis import notifier
@@ -32,6 +33,8 @@ async def lifespan(_app: FastAPI):
 
 app = FastAPI(title="IPT assistant", lifespan=lifespan, docs_url=None, redoc_url=None)
 app.include_router(staff_api)
+# The chat widget (static/widget/) and its vendored socket.io-client (static/vendor/).
+app.mount("/static", StaticFiles(directory=str(Path(__file__).with_name("static"))), name="static")
 
 
 @app.get("/healthz")
@@ -41,7 +44,8 @@ def healthz() -> dict[str, str]:
 
 @app.get("/", response_class=HTMLResponse)
 def demo_page(request: Request):
-    rasa_url = os.environ.get("PUBLIC_RASA_URL", f"http://localhost:{os.environ.get('RASA_PORT', '5005')}")
+    rasa_url = (os.environ.get("PUBLIC_RASA_URL") or os.environ.get("RASA_URL")
+                or f"http://localhost:{os.environ.get('RASA_PORT', '5005')}")
     return TEMPLATES.TemplateResponse(request, "index.html", {"rasa_url": rasa_url})
 
 

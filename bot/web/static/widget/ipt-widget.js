@@ -1,0 +1,484 @@
+/*!
+ * IPT assistant chat widget. Embed with one tag:
+ *   <script src="https://web.example.org/static/widget/ipt-widget.js"
+ *           data-server="https://rasa.example.org" defer></script>
+ * Optional data attributes: data-open="true" (open at load), data-container="#css-selector"
+ * (render inside an element instead of floating), data-transport="rest" (never use socket.io),
+ * data-storage="session" (forget the conversation when the tab closes), data-token="<JWT>"
+ * (when the Rasa socket.io channel requires one), data-title, data-max-length (default 1000).
+ *
+ * Every text from the server or the person is put into the page with textContent: no HTML from a
+ * message is ever parsed or executed. Links are only made for http(s), tel: and sms: addresses.
+ */
+(function () {
+  "use strict";
+
+  var script = document.currentScript;
+  if (!script || window.IPTWidget) { return; }
+  var cfg = script.dataset || {};
+  var SERVER = (cfg.server || "http://localhost:5005").replace(/\/+$/, "");
+  var STATIC = script.src.replace(/\/widget\/ipt-widget\.js(\?.*)?$/, "");
+  var MAX_LENGTH = parseInt(cfg.maxLength || "1000", 10) || 1000;
+  var TITLE = cfg.title || "IPT assistant";
+  var PREFIX = "ipt-widget:" + SERVER + ":";
+  var store = cfg.storage === "session" ? window.sessionStorage : window.localStorage;
+  var MAX_TRANSCRIPT = 300;
+
+  // ---- small helpers ---------------------------------------------------------------------
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    if (attrs) {
+      Object.keys(attrs).forEach(function (key) {
+        if (key === "className") { node.className = attrs[key]; } else { node.setAttribute(key, attrs[key]); }
+      });
+    }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+
+  function newSenderId() {
+    var bytes = new Uint8Array(16); // 128 random bits
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  function load(key, fallback) {
+    try { var v = store.getItem(PREFIX + key); return v === null ? fallback : JSON.parse(v); } catch (e) { return fallback; }
+  }
+  function save(key, value) {
+    try { store.setItem(PREFIX + key, JSON.stringify(value)); } catch (e) { /* storage full or blocked */ }
+  }
+  function forget(key) { try { store.removeItem(PREFIX + key); } catch (e) { /* ignore */ } }
+
+  function safeUrl(value, schemes) {
+    if (typeof value !== "string") { return null; }
+    try {
+      var url = new URL(value, window.location.href);
+      return schemes.indexOf(url.protocol) >= 0 ? url.href : null;
+    } catch (e) { return null; }
+  }
+  function phoneLink(value, scheme) {
+    // tel:988, sms:741741?body=HOME: digits and a few safe characters only
+    if (typeof value !== "string") { return null; }
+    var re = scheme === "tel" ? /^tel:\+?[0-9*#,;-]{2,20}$/ : /^sms:\+?[0-9-]{2,20}(\?body=[A-Za-z0-9 %]{1,40})?$/;
+    return re.test(value) ? value : null;
+  }
+
+  function timeLabel(ts) {
+    var d = new Date(ts);
+    return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+
+  // Text with http(s) addresses as links; everything else stays plain text.
+  function appendText(parent, text) {
+    var parts = String(text).split(/(https?:\/\/[^\s<>"']+)/g);
+    parts.forEach(function (part, i) {
+      if (i % 2 === 1) {
+        var href = safeUrl(part.replace(/[.,;:!?)]+$/, ""), ["http:", "https:"]);
+        if (href) {
+          var a = el("a", { href: href, target: "_blank", rel: "noopener noreferrer" }, part);
+          parent.appendChild(a);
+          return;
+        }
+      }
+      parent.appendChild(document.createTextNode(part));
+    });
+  }
+
+  // ---- state -----------------------------------------------------------------------------
+
+  var sender = load("sender", null);
+  if (typeof sender !== "string" || !/^[0-9a-f]{32,}$/.test(sender)) { sender = newSenderId(); save("sender", sender); }
+  var transcript = load("transcript:" + sender, []);
+  if (!Array.isArray(transcript)) { transcript = []; }
+  var outbox = [];          // user messages not yet delivered: {text, entry}
+  var socket = null;
+  var socketReady = false;
+  var restOnly = cfg.transport === "rest" || !window.WebSocket;
+  var retryTimer = null;
+  var retryDelay = 2000;
+  var typingTimer = null;
+  var lastSent = { text: null, at: 0 };
+
+  // ---- the DOM ---------------------------------------------------------------------------
+
+  var css = el("link", { rel: "stylesheet", href: STATIC + "/widget/ipt-widget.css" });
+  document.head.appendChild(css);
+
+  var container = cfg.container ? document.querySelector(cfg.container) : null;
+  var root = el("div", { className: "ipt-w" + (container ? " ipt-w--inline" : " ipt-w--floating"), id: "ipt-widget" });
+  var launcher = el("button", { type: "button", className: "ipt-w__launcher", "aria-expanded": "false",
+    "aria-controls": "ipt-widget-panel" }, "Chat with the " + TITLE);
+  var panel = el("section", { className: "ipt-w__panel", id: "ipt-widget-panel", "aria-label": "Chat with the " + TITLE });
+  var header = el("div", { className: "ipt-w__header" });
+  var heading = el("h2", { className: "ipt-w__title" }, TITLE);
+  var status = el("p", { className: "ipt-w__status", role: "status" }, "Connecting…");
+  var clearBtn = el("button", { type: "button", className: "ipt-w__clear" }, "Clear conversation");
+  var closeBtn = el("button", { type: "button", className: "ipt-w__close", "aria-label": "Close chat" }, "×");
+  var titleBox = el("div", { className: "ipt-w__titlebox" });
+  titleBox.appendChild(heading); titleBox.appendChild(status);
+  header.appendChild(titleBox); header.appendChild(clearBtn);
+  if (!container) { header.appendChild(closeBtn); }
+  var notice = el("p", { className: "ipt-w__notice" },
+    "Automated assistant, not a therapist. In an emergency, call your local emergency number.");
+  var crisisSlot = el("div", { className: "ipt-w__crisis-slot" });
+  var log = el("ol", { className: "ipt-w__log", role: "log", "aria-live": "polite", "aria-relevant": "additions",
+    "aria-label": "Conversation", tabindex: "0" });
+  var typing = el("p", { className: "ipt-w__typing", hidden: "" });
+  typing.appendChild(el("span", { className: "ipt-w__dots", "aria-hidden": "true" }, "● ● ●"));
+  typing.appendChild(el("span", { className: "ipt-w__sr" }, "The assistant is typing"));
+  var form = el("form", { className: "ipt-w__form" });
+  var inputId = "ipt-widget-input";
+  var label = el("label", { "for": inputId, className: "ipt-w__label" }, "Your message");
+  var input = el("textarea", { id: inputId, className: "ipt-w__input", rows: "2", maxlength: String(MAX_LENGTH),
+    "aria-describedby": "ipt-widget-counter", autocomplete: "off" });
+  var counter = el("span", { id: "ipt-widget-counter", className: "ipt-w__counter" });
+  var sendBtn = el("button", { type: "submit", className: "ipt-w__send" }, "Send");
+  var limitNote = el("span", { className: "ipt-w__sr", "aria-live": "polite" });
+  var row = el("div", { className: "ipt-w__row" });
+  row.appendChild(input); row.appendChild(sendBtn);
+  form.appendChild(label); form.appendChild(row); form.appendChild(counter); form.appendChild(limitNote);
+
+  panel.appendChild(header); panel.appendChild(notice); panel.appendChild(crisisSlot);
+  panel.appendChild(log); panel.appendChild(typing); panel.appendChild(form);
+  if (!container) { root.appendChild(launcher); }
+  root.appendChild(panel);
+  (container || document.body).appendChild(root);
+
+  function setOpen(open, focus) {
+    if (container) { open = true; }
+    panel.hidden = !open;
+    launcher.setAttribute("aria-expanded", open ? "true" : "false");
+    launcher.hidden = !!open;
+    save("open", !!open);
+    if (open && focus) { input.focus(); scrollDown(); }
+    if (!open && focus) { launcher.focus(); }
+  }
+
+  function scrollDown() { log.scrollTop = log.scrollHeight; }
+
+  function updateCounter() {
+    var n = input.value.length;
+    counter.textContent = n + " / " + MAX_LENGTH;
+    counter.className = "ipt-w__counter" + (n >= MAX_LENGTH ? " ipt-w__counter--full" : "");
+    if (n >= MAX_LENGTH) {
+      if (!limitNote.textContent) { limitNote.textContent = "You have reached the limit of " + MAX_LENGTH + " characters."; }
+    } else if (limitNote.textContent) { limitNote.textContent = ""; }
+  }
+
+  function setStatus(text, kind) {
+    status.textContent = text;
+    status.className = "ipt-w__status" + (kind ? " ipt-w__status--" + kind : "");
+  }
+
+  // ---- rendering -------------------------------------------------------------------------
+
+  function messageItem(entry) {
+    var li = el("li", { className: "ipt-w__msg ipt-w__msg--" + entry.from });
+    li.appendChild(el("span", { className: "ipt-w__sr" }, entry.from === "user" ? "You said: " : TITLE + " said: "));
+    return li;
+  }
+
+  function addTime(li, ts) {
+    var t = el("time", { className: "ipt-w__time", datetime: new Date(ts).toISOString() }, timeLabel(ts));
+    li.appendChild(t);
+  }
+
+  function renderCrisisCard(payload) {
+    crisisSlot.textContent = "";
+    var card = el("details", { className: "ipt-w__crisis", open: "" });
+    card.appendChild(el("summary", { className: "ipt-w__crisis-title" }, "Crisis help: talk to someone now"));
+    var body = el("div", { className: "ipt-w__crisis-body" });
+    if (payload.handoff && typeof payload.handoff.message === "string") {
+      body.appendChild(el("p", { className: "ipt-w__crisis-handoff" }, payload.handoff.message));
+    }
+    var list = el("ul", { className: "ipt-w__crisis-list" });
+    (Array.isArray(payload.resources) ? payload.resources : []).forEach(function (r) {
+      if (!r || typeof r !== "object") { return; }
+      var item = el("li", { className: "ipt-w__resource" + (r.emergency ? " ipt-w__resource--emergency" : "") });
+      item.appendChild(el("strong", null, r.name || "Crisis line"));
+      if (r.hours) { item.appendChild(el("span", { className: "ipt-w__hours" }, " (" + r.hours + ")")); }
+      var links = el("span", { className: "ipt-w__links" });
+      var tel = phoneLink(r.tel, "tel");
+      if (tel) { links.appendChild(el("a", { href: tel, className: "ipt-w__call" }, "Call " + (r.phone || tel.slice(4)))); }
+      var sms = phoneLink(r.sms_link || (r.sms ? "sms:" + String(r.sms).replace(/\s/g, "") : null), "sms");
+      if (sms) {
+        links.appendChild(el("a", { href: sms, className: "ipt-w__text" },
+          "Text " + (r.keyword ? r.keyword + " to " : "") + (r.sms || "")));
+      }
+      item.appendChild(links);
+      list.appendChild(item);
+    });
+    body.appendChild(list);
+    card.appendChild(body);
+    crisisSlot.appendChild(card);
+  }
+
+  function disableOldQuickReplies() {
+    Array.prototype.forEach.call(log.querySelectorAll(".ipt-w__quick button"), function (b) { b.disabled = true; });
+    Array.prototype.forEach.call(log.querySelectorAll(".ipt-w__quick"), function (g) { g.classList.add("ipt-w__quick--used"); });
+  }
+
+  function renderEntry(entry, isLatest) {
+    var li = messageItem(entry);
+    if (entry.kind === "crisis") {
+      renderCrisisCard(entry.custom || {});
+      li.classList.add("ipt-w__msg--crisis");
+      li.appendChild(el("span", { className: "ipt-w__bubble" },
+        "Crisis help is shown at the top of this chat: you can call or text from there."));
+    } else if (entry.kind === "image") {
+      var src = safeUrl(entry.src, ["http:", "https:"]);
+      if (!src) { return; }
+      var fig = el("span", { className: "ipt-w__bubble ipt-w__bubble--image" });
+      fig.appendChild(el("img", { src: src, alt: entry.alt || "Image from the assistant", loading: "lazy" }));
+      li.appendChild(fig);
+    } else {
+      var bubble = el("span", { className: "ipt-w__bubble" });
+      appendText(bubble, entry.text || "");
+      li.appendChild(bubble);
+      if (entry.pending) {
+        li.classList.add("ipt-w__msg--pending");
+        li.appendChild(el("span", { className: "ipt-w__pending" }, "Not sent yet: will retry"));
+      }
+      if (entry.buttons && entry.buttons.length) {
+        var group = el("div", { className: "ipt-w__quick", role: "group", "aria-label": "Suggested replies" });
+        entry.buttons.forEach(function (b) {
+          var btn = el("button", { type: "button" }, b.title);
+          btn.addEventListener("click", function () {
+            if (btn.disabled) { return; }
+            disableOldQuickReplies();
+            sendMessage(b.payload, b.title);
+            input.focus();
+          });
+          group.appendChild(btn);
+        });
+        if (!isLatest) { group.classList.add("ipt-w__quick--used"); Array.prototype.forEach.call(group.children, function (c) { c.disabled = true; }); }
+        li.appendChild(group);
+      }
+    }
+    addTime(li, entry.ts);
+    entry.node = li;
+    log.appendChild(li);
+    scrollDown();
+  }
+
+  function persist() {
+    var plain = transcript.slice(-MAX_TRANSCRIPT).map(function (e) {
+      return { from: e.from, kind: e.kind, text: e.text, payload: e.payload, buttons: e.buttons, src: e.src,
+        custom: e.custom, ts: e.ts, pending: e.pending || undefined };
+    });
+    save("transcript:" + sender, plain);
+  }
+
+  function addEntry(entry) {
+    entry.ts = entry.ts || Date.now();
+    if (entry.from === "user") { disableOldQuickReplies(); }
+    transcript.push(entry);
+    renderEntry(entry, true);
+    persist();
+    return entry;
+  }
+
+  // A bot message from socket.io ({text, quick_replies, attachment, custom}) or REST
+  // ({text, buttons, image, custom}) as transcript entries.
+  function receive(msg) {
+    if (!msg || typeof msg !== "object") { return; }
+    stopTyping();
+    var custom = msg.custom;
+    if (custom && typeof custom === "object") {
+      if (custom.type === "crisis") { addEntry({ from: "bot", kind: "crisis", custom: custom }); }
+      else if (typeof custom.text === "string") { addEntry({ from: "bot", kind: "text", text: custom.text }); }
+      return;
+    }
+    var image = msg.image || (msg.attachment && msg.attachment.type === "image" && msg.attachment.payload && msg.attachment.payload.src);
+    if (typeof msg.text === "string" && msg.text.trim()) {
+      var buttons = (msg.quick_replies || msg.buttons || []).filter(function (b) { return b && typeof b.title === "string"; })
+        .map(function (b) { return { title: b.title, payload: typeof b.payload === "string" ? b.payload : b.title }; });
+      addEntry({ from: "bot", kind: "text", text: msg.text, buttons: buttons });
+    }
+    if (typeof image === "string") { addEntry({ from: "bot", kind: "image", src: image, alt: msg.alt }); }
+  }
+
+  function startTyping() {
+    typing.hidden = false;
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(stopTyping, 20000);
+  }
+  function stopTyping() { typing.hidden = true; clearTimeout(typingTimer); }
+
+  // ---- sending ---------------------------------------------------------------------------
+
+  function markSent(entry) {
+    if (!entry.pending) { return; }
+    entry.pending = false;
+    if (entry.node) {
+      entry.node.classList.remove("ipt-w__msg--pending");
+      var p = entry.node.querySelector(".ipt-w__pending");
+      if (p) { p.remove(); }
+    }
+    persist();
+  }
+
+  function deliver(item) {
+    if (socket && socketReady && !restOnly) {
+      socket.emit("user_uttered", { message: item.payload, session_id: sender });
+      markSent(item.entry);
+      return Promise.resolve(true);
+    }
+    return fetch(SERVER + "/webhooks/rest/webhook", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ sender: sender, message: item.payload })
+    }).then(function (res) {
+      if (!res.ok) { throw new Error("HTTP " + res.status); }
+      return res.json();
+    }).then(function (messages) {
+      markSent(item.entry);
+      if (restOnly || !socketReady) { setStatus("Connected", "ok"); }
+      (Array.isArray(messages) ? messages : []).forEach(receive);
+      if (!messages || !messages.length) { stopTyping(); }
+      return true;
+    });
+  }
+
+  var flushing = false;
+  function flush() {
+    if (flushing || !outbox.length) { return; }
+    flushing = true;
+    var item = outbox[0];
+    startTyping();
+    deliver(item).then(function () {
+      outbox.shift();
+      flushing = false;
+      retryDelay = 2000;
+      flush();
+    }, function () {
+      flushing = false;
+      stopTyping();
+      offline();
+    });
+  }
+
+  function offline() {
+    clearTimeout(retryTimer);
+    var seconds = Math.round(retryDelay / 1000);
+    setStatus("Can't reach the assistant. Retrying in " + seconds + " s…", "error");
+    retryTimer = setTimeout(function () {
+      retryDelay = Math.min(retryDelay * 2, 30000);
+      if (outbox.length) { flush(); } else { ping(); }
+    }, retryDelay);
+  }
+
+  function ping() {
+    if (!restOnly && socket) { return; } // socket.io reconnects by itself
+    fetch(SERVER + "/", { method: "GET" }).then(function (res) {
+      if (!res.ok) { throw new Error("HTTP " + res.status); }
+      retryDelay = 2000;
+      setStatus("Connected", "ok");
+      flush();
+    }, offline);
+  }
+
+  function sendMessage(payload, shown) {
+    payload = String(payload || "").slice(0, MAX_LENGTH);
+    shown = shown === undefined ? payload : String(shown);
+    if (!payload.trim()) { return false; }
+    var now = Date.now();
+    if (payload === lastSent.text && now - lastSent.at < 1500) { return false; } // double click or double Enter
+    lastSent = { text: payload, at: now };
+    var entry = addEntry({ from: "user", kind: "text", text: shown, payload: payload !== shown ? payload : undefined, pending: true });
+    outbox.push({ payload: payload, entry: entry });
+    flush();
+    return true;
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (sendBtn.getAttribute("aria-disabled") === "true") { return; }
+    if (sendMessage(input.value)) {
+      input.value = "";
+      updateCounter();
+      // a short lock against a second click that arrives before the page updates
+      sendBtn.setAttribute("aria-disabled", "true");
+      setTimeout(function () { sendBtn.removeAttribute("aria-disabled"); }, 400);
+    }
+    input.focus();
+  });
+  input.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      if (typeof form.requestSubmit === "function") { form.requestSubmit(); } else { form.dispatchEvent(new Event("submit", { cancelable: true })); }
+    }
+  });
+  input.addEventListener("input", updateCounter);
+  launcher.addEventListener("click", function () { setOpen(true, true); });
+  closeBtn.addEventListener("click", function () { setOpen(false, true); });
+  panel.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && !container) { setOpen(false, true); }
+  });
+  clearBtn.addEventListener("click", function () {
+    if (!window.confirm("Clear this conversation from this device and start a new one?")) { return; }
+    forget("transcript:" + sender);
+    sender = newSenderId();
+    save("sender", sender);
+    transcript = []; outbox = [];
+    log.textContent = ""; crisisSlot.textContent = "";
+    if (socket && socketReady) { socket.emit("session_request", { session_id: sender }); }
+    setStatus("New conversation started", "ok");
+    input.focus();
+  });
+
+  // ---- socket.io -------------------------------------------------------------------------
+
+  function connectSocket() {
+    if (restOnly) { ping(); return; }
+    if (!window.io) {
+      var tag = el("script", { src: STATIC + "/vendor/socket.io.min.js" });
+      tag.onload = connectSocket;
+      tag.onerror = function () { restOnly = true; ping(); };
+      document.head.appendChild(tag);
+      return;
+    }
+    var options = { path: "/socket.io", reconnectionDelay: 1000, reconnectionDelayMax: 10000 };
+    if (cfg.token) { options.auth = { token: cfg.token }; }
+    socket = window.io(SERVER, options);
+    socket.on("connect", function () {
+      socket.emit("session_request", { session_id: sender });
+    });
+    socket.on("session_confirm", function () {
+      socketReady = true;
+      clearTimeout(retryTimer);
+      retryDelay = 2000;
+      setStatus("Connected", "ok");
+      flush();
+    });
+    socket.on("bot_uttered", receive);
+    socket.on("disconnect", function () { socketReady = false; setStatus("Connection lost. Reconnecting…", "error"); });
+    socket.on("connect_error", function () {
+      socketReady = false;
+      setStatus("Can't reach the assistant. Retrying…", "error");
+      // the person's messages still go out over REST if only socket.io is blocked
+      if (outbox.length) { flush(); }
+    });
+  }
+
+  // ---- start -----------------------------------------------------------------------------
+
+  transcript.forEach(function (entry, i) {
+    var pending = entry.pending;
+    renderEntry(entry, i === transcript.length - 1);
+    if (pending) { outbox.push({ payload: entry.payload || entry.text, entry: entry }); }
+  });
+  updateCounter();
+  var startOpen = container || cfg.open === "true" || load("open", false) === true;
+  setOpen(!!startOpen, false);
+  connectSocket();
+
+  window.IPTWidget = {
+    open: function () { setOpen(true, true); },
+    close: function () { setOpen(false, true); },
+    send: function (text) { return sendMessage(text); },
+    senderId: function () { return sender; },
+    transport: function () { return restOnly ? "rest" : (socketReady ? "socket.io" : "connecting"); }
+  };
+})();
