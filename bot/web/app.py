@@ -16,6 +16,8 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from bot.crisis import notifier
+from bot.web.dashboard.routes import STATIC_DIR as STAFF_STATIC
+from bot.web.dashboard.routes import router as staff_dashboard
 from bot.web.staff_api import router as staff_api
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
@@ -33,6 +35,8 @@ async def lifespan(_app: FastAPI):
 
 app = FastAPI(title="IPT assistant", lifespan=lifespan, docs_url=None, redoc_url=None)
 app.include_router(staff_api)
+app.include_router(staff_dashboard)
+app.mount("/staff/static", StaticFiles(directory=str(STAFF_STATIC)), name="staff-static")
 # The chat widget (static/widget/) and its vendored socket.io-client (static/vendor/).
 app.mount("/static", StaticFiles(directory=str(Path(__file__).with_name("static"))), name="static")
 
@@ -48,7 +52,3 @@ def demo_page(request: Request):
                 or f"http://localhost:{os.environ.get('RASA_PORT', '5005')}")
     return TEMPLATES.TemplateResponse(request, "index.html", {"rasa_url": rasa_url})
 
-
-@app.get("/staff/", response_class=HTMLResponse)
-def staff_home(request: Request):
-    return TEMPLATES.TemplateResponse(request, "staff.html", {})

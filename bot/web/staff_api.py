@@ -1,7 +1,9 @@
 """The staff JSON API: open hand-offs, transcripts, replying to a person, ending a hand-off.
 
-Authenticated with a bearer token (`STAFF_API_TOKEN`; `make run` generates one under var/).
-The staff dashboard replaces this token with staff accounts.
+Authenticated with a bearer token (`STAFF_API_TOKEN`; `make run` generates one under var/) or a
+signed-in dashboard session (a POST then needs the `X-CSRF-Token` header and a role that may reply).
+`take_over`, `send_reply` and `end_handoff` are the one place hand-offs change: the dashboard calls them too.
+Every action is written to the staff audit log.
 """
 from __future__ import annotations
 
@@ -9,21 +11,38 @@ import hmac
 import os
 from typing import Optional
 
-from fastapi import APIRouter, Depends, Header, HTTPException
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from bot.crisis.rasa_client import RasaClient
 from bot.store.repository import AppStore
+from bot.store.staff_repository import StaffStore
+from bot.web.dashboard.auth import SAFE_METHODS, Staff, check_csrf, client_ip, session_staff
 
 router = APIRouter(prefix="/staff/api")
 
 
-def require_staff(authorization: Optional[str] = Header(default=None)) -> None:
+async def require_staff(request: Request, authorization: Optional[str] = Header(default=None)) -> Optional[Staff]:
+    """None for the bearer token; the staff member for a dashboard session."""
     expected = os.environ.get("STAFF_API_TOKEN", "")
     given = (authorization or "").removeprefix("Bearer ").strip()
-    if not expected or not given or not hmac.compare_digest(given, expected):
+    if expected and given and hmac.compare_digest(given, expected):
+        return None
+    staff = None if given else session_staff(request)
+    if staff is None:
         raise HTTPException(status_code=401, detail="A valid staff token is required.",
                             headers={"WWW-Authenticate": "Bearer"})
+    if request.method not in SAFE_METHODS:
+        await check_csrf(request, staff.csrf)
+        if not staff.can("handoff"):
+            raise HTTPException(status_code=403, detail="Your role does not allow this.")
+    return staff
+
+
+def audit(actor: Optional[Staff], action: str, target: str, detail: dict | None = None,
+          ip: str | None = None) -> None:
+    StaffStore().audit(action, actor.user if actor else None, target, detail, ip,
+                       email=None if actor else "api-token")
 
 
 def store() -> AppStore:
@@ -50,43 +69,72 @@ def _handoff_or_404(handoff_id: int, app_store: AppStore):
     return handoff
 
 
-@router.get("/handoffs", dependencies=[Depends(require_staff)])
-def list_handoffs(status: Optional[str] = "requested", app_store: AppStore = Depends(store)):
-    return [h.__dict__ for h in app_store.list_handoffs(None if status == "all" else status)]
-
-
-@router.get("/handoffs/{handoff_id}", dependencies=[Depends(require_staff)])
-def read_handoff(handoff_id: int, app_store: AppStore = Depends(store)):
+def take_over(handoff_id: int, staff: str, app_store: AppStore, client: RasaClient,
+              actor: Optional[Staff] = None, ip: str | None = None) -> dict:
+    """Staff take the conversation over: the assistant falls silent."""
     handoff = _handoff_or_404(handoff_id, app_store)
-    return {"handoff": handoff.__dict__, "transcript": app_store.transcript(handoff.sender_id)}
-
-
-@router.post("/handoffs/{handoff_id}/take", dependencies=[Depends(require_staff)])
-def take_handoff(handoff_id: int, body: StaffAction, app_store: AppStore = Depends(store),
-                 client: RasaClient = Depends(rasa)):
-    handoff = _handoff_or_404(handoff_id, app_store)
+    if handoff.status == "closed":
+        raise HTTPException(status_code=409, detail="This hand-off is closed.")
     client.set_handoff_status(handoff.sender_id, "taken")
-    app_store.set_handoff_status(handoff_id, "taken", body.staff)
+    app_store.set_handoff_status(handoff_id, "taken", staff)
+    audit(actor, "take_over", handoff.sender_id, {"handoff": handoff_id, "staff": staff}, ip)
     return {"status": "taken"}
 
 
-@router.post("/handoffs/{handoff_id}/reply", dependencies=[Depends(require_staff)])
-def reply(handoff_id: int, body: StaffReply, app_store: AppStore = Depends(store),
-          client: RasaClient = Depends(rasa)):
+def send_reply(handoff_id: int, text: str, staff: str, app_store: AppStore, client: RasaClient,
+               actor: Optional[Staff] = None, ip: str | None = None) -> dict:
+    """A staff message to the person, on their own channel (taking the hand-off over if needed)."""
     handoff = _handoff_or_404(handoff_id, app_store)
     if handoff.status == "closed":
         raise HTTPException(status_code=409, detail="This hand-off is closed.")
     if handoff.status == "requested":
         client.set_handoff_status(handoff.sender_id, "taken")
-        app_store.set_handoff_status(handoff_id, "taken", body.staff)
-    sent = client.send_staff_message(handoff.sender_id, body.text, body.staff)
+        app_store.set_handoff_status(handoff_id, "taken", staff)
+        audit(actor, "take_over", handoff.sender_id, {"handoff": handoff_id, "staff": staff}, ip)
+    sent = client.send_staff_message(handoff.sender_id, text, staff)
+    audit(actor, "reply", handoff.sender_id, {"handoff": handoff_id, "staff": staff, "chars": len(text)}, ip)
     return {"status": "taken", "sent": sent}
 
 
-@router.post("/handoffs/{handoff_id}/close", dependencies=[Depends(require_staff)])
-def close(handoff_id: int, body: StaffAction, app_store: AppStore = Depends(store),
-          client: RasaClient = Depends(rasa)):
+def end_handoff(handoff_id: int, staff: str, app_store: AppStore, client: RasaClient,
+                actor: Optional[Staff] = None, ip: str | None = None) -> dict:
+    """End the hand-off: the assistant says it is here again and resumes."""
     handoff = _handoff_or_404(handoff_id, app_store)
     sent = client.resume_assistant(handoff.sender_id)
-    app_store.set_handoff_status(handoff_id, "closed", body.staff)
+    app_store.set_handoff_status(handoff_id, "closed", staff)
+    audit(actor, "close_handoff", handoff.sender_id, {"handoff": handoff_id, "staff": staff}, ip)
     return {"status": "closed", "sent": sent}
+
+
+@router.get("/handoffs")
+def list_handoffs(status: Optional[str] = "requested", app_store: AppStore = Depends(store),
+                  _actor: Optional[Staff] = Depends(require_staff)):
+    return [h.__dict__ for h in app_store.list_handoffs(None if status == "all" else status)]
+
+
+@router.get("/handoffs/{handoff_id}")
+def read_handoff(handoff_id: int, request: Request, app_store: AppStore = Depends(store),
+                 actor: Optional[Staff] = Depends(require_staff)):
+    handoff = _handoff_or_404(handoff_id, app_store)
+    audit(actor, "view", handoff.sender_id, {"handoff": handoff_id, "via": "api"}, client_ip(request))
+    return {"handoff": handoff.__dict__, "transcript": app_store.transcript(handoff.sender_id)}
+
+
+@router.post("/handoffs/{handoff_id}/take")
+def take_handoff(handoff_id: int, body: StaffAction, request: Request, app_store: AppStore = Depends(store),
+                 client: RasaClient = Depends(rasa), actor: Optional[Staff] = Depends(require_staff)):
+    return take_over(handoff_id, actor.label if actor else body.staff, app_store, client, actor, client_ip(request))
+
+
+@router.post("/handoffs/{handoff_id}/reply")
+def reply(handoff_id: int, body: StaffReply, request: Request, app_store: AppStore = Depends(store),
+          client: RasaClient = Depends(rasa), actor: Optional[Staff] = Depends(require_staff)):
+    return send_reply(handoff_id, body.text, actor.label if actor else body.staff, app_store, client, actor,
+                      client_ip(request))
+
+
+@router.post("/handoffs/{handoff_id}/close")
+def close(handoff_id: int, body: StaffAction, request: Request, app_store: AppStore = Depends(store),
+          client: RasaClient = Depends(rasa), actor: Optional[Staff] = Depends(require_staff)):
+    return end_handoff(handoff_id, actor.label if actor else body.staff, app_store, client, actor,
+                       client_ip(request))

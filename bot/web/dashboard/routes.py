@@ -1,0 +1,482 @@
+"""The dashboard's pages under /staff/ (server-rendered, Jinja2 with autoescaping).
+
+Every route but /staff/login needs a session (`auth.require`), every POST a CSRF token, and each
+role only what it may do. Hand-off changes go through `bot.web.staff_api` (one place).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable, Optional
+from urllib.parse import urlencode
+
+import jinja2
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import IntegrityError
+
+from bot.crisis.rasa_client import RasaClient
+from bot.store.repository import AppStore
+from bot.store.staff_models import REVIEW_STATUSES, ROLES
+from bot.store.staff_repository import ConversationFilter, StaffStore
+from bot.web import staff_api
+from bot.web.dashboard import export, security
+from bot.web.dashboard.auth import Staff, client_ip, require, session_staff
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static" / "staff"
+EXPORT_LIMIT = int(os.environ.get("STAFF_EXPORT_LIMIT", "500"))
+REVIEW_LABELS = {"new": "New", "reviewed": "Reviewed", "follow_up": "Needs follow-up"}
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+templates = Jinja2Templates(env=jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+                                                   autoescape=True))
+
+
+def _ts(value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, (int, float)):
+        value = datetime.fromtimestamp(value, tz=timezone.utc)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _waited(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    seconds = int((datetime.now(timezone.utc) - value).total_seconds())
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+def _epoch(value: datetime | None) -> float:
+    return value.timestamp() if value else 0.0
+
+
+templates.env.filters.update(ts=_ts, waited=_waited, epoch=_epoch)
+templates.env.globals.update(review_labels=REVIEW_LABELS, roles=ROLES)
+
+
+class SecureRoute(APIRoute):
+    """Adds security headers to every dashboard response and turns errors into plain pages."""
+
+    def get_route_handler(self) -> Callable:
+        handler = super().get_route_handler()
+
+        async def secured(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except HTTPException as error:
+                if error.status_code == 303:
+                    response = RedirectResponse(error.headers["Location"], status_code=303)
+                elif request.url.path.endswith("/poll") or "json" in request.headers.get("accept", ""):
+                    response = JSONResponse({"detail": error.detail}, status_code=error.status_code)
+                else:
+                    response = templates.TemplateResponse(
+                        request, "staff/error.html",
+                        {"staff": getattr(request.state, "staff", None), "status": error.status_code,
+                         "message": error.detail}, status_code=error.status_code)
+            headers = response.headers
+            headers["Content-Security-Policy"] = CSP
+            headers["X-Content-Type-Options"] = "nosniff"
+            headers["X-Frame-Options"] = "DENY"
+            headers["Referrer-Policy"] = "no-referrer"
+            headers.setdefault("Cache-Control", "no-store")
+            return response
+
+        return secured
+
+
+router = APIRouter(prefix="/staff", route_class=SecureRoute)
+
+
+def staff_store() -> StaffStore:
+    return StaffStore()
+
+
+def app_store() -> AppStore:
+    return AppStore()
+
+
+def rasa_client() -> RasaClient:
+    return RasaClient()
+
+
+def render(request: Request, name: str, staff: Staff | None, **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(request, f"staff/{name}", {"staff": staff, **context})
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/staff/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/staff/conversations"
+
+
+# --- sign in and out ------------------------------------------------------------------------
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str = "", error: str = ""):
+    if session_staff(request, touch=False):
+        return RedirectResponse(_safe_next(next), status_code=303)
+    token = security.new_token()
+    response = render(request, "login.html", None, csrf=token, next=_safe_next(next), error=error)
+    response.set_cookie(security.LOGIN_CSRF_COOKIE, security.sign(token), httponly=True, samesite="strict",
+                        secure=security.cookie_secure(request.url.scheme), path="/staff/login")
+    return response
+
+
+@router.post("/login")
+def login(request: Request, email: str = Form(""), password: str = Form(""), csrf_token: str = Form(""),
+          next: str = Form(""), store: StaffStore = Depends(staff_store)):
+    ip = client_ip(request)
+    expected = security.unsign(request.cookies.get(security.LOGIN_CSRF_COOKIE))
+    if not security.same_token(csrf_token, expected):
+        raise HTTPException(status_code=403, detail="The sign-in form expired. Reload the page and try again.")
+
+    def fail(message: str, status: int = 401) -> HTMLResponse:
+        token = security.new_token()
+        response = render(request, "login.html", None, csrf=token, next=_safe_next(next), error=message,
+                          email=email)
+        response.status_code = status
+        response.set_cookie(security.LOGIN_CSRF_COOKIE, security.sign(token), httponly=True, samesite="strict",
+                            secure=security.cookie_secure(request.url.scheme), path="/staff/login")
+        return response
+
+    if not security.login_limiter.allow(ip):
+        store.audit("login_rate_limited", None, None, {"email": email[:254]}, ip, email=email[:254] or None)
+        return fail("Too many sign-in attempts. Wait a few minutes and try again.", 429)
+    found = store.user_by_email(email) if email else None
+    user, password_hash = found if found else (None, None)
+    ok, new_hash = security.check_password(password_hash, password)
+    now = datetime.now(timezone.utc)
+    locked = user is not None and user.locked_until is not None and _aware(user.locked_until) > now
+    if user is None or not user.active or locked or not ok:
+        reason = "no_such_user" if user is None else "inactive" if not user.active else \
+            "locked" if locked else "wrong_password"
+        if user is not None and not ok and not locked:
+            if store.login_failed(user.id, security.max_failures(), security.lockout_time()):
+                reason = "locked_now"
+        store.audit("login_failed", user, None, {"reason": reason}, ip, email=email[:254] or None)
+        if reason in ("locked", "locked_now"):
+            return fail("This account is locked after too many failed attempts. Try again later or ask an admin.",
+                        423)
+        return fail("The e-mail address or password is not right.")
+    store.login_succeeded(user.id, new_hash)
+    token, csrf = security.new_token(), security.new_token()
+    store.create_session(user.id, token, csrf)
+    store.audit("login", user, None, None, ip)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(security.SESSION_COOKIE, security.sign(token), httponly=True, samesite="strict",
+                        secure=security.cookie_secure(request.url.scheme), path="/staff")
+    response.delete_cookie(security.LOGIN_CSRF_COOKIE, path="/staff/login")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, staff: Staff = Depends(require("view")), store: StaffStore = Depends(staff_store)):
+    store.end_session(staff.token)
+    store.audit("logout", staff.user, None, None, client_ip(request))
+    response = RedirectResponse("/staff/login", status_code=303)
+    response.delete_cookie(security.SESSION_COOKIE, path="/staff")
+    return response
+
+
+@router.get("/")
+def home(_staff: Staff = Depends(require("view"))):
+    return RedirectResponse("/staff/conversations", status_code=303)
+
+
+# --- conversations --------------------------------------------------------------------------
+
+
+def _date(value: str, end: bool = False) -> Optional[float]:
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
+    return (day + timedelta(days=1 if end else 0)).timestamp()
+
+
+def conversation_filter(q: str = Query("", max_length=200), crisis: str = "", handoff: str = "",
+                        date_from: str = Query("", alias="from"), date_to: str = Query("", alias="to"),
+                        channel: str = "", phase: str = "", focus: str = "", review: str = "") -> ConversationFilter:
+    return ConversationFilter(
+        q=q, crisis=crisis == "1", open_handoff=handoff == "open",
+        date_from=_date(date_from), date_to=_date(date_to, end=True), channel=channel[:64],
+        phase=phase[:32], focus=focus[:32], review=review if review in REVIEW_STATUSES else "")
+
+
+def _filter_query(request: Request, **changes: Any) -> str:
+    params = {k: v for k, v in request.query_params.items() if v and k != "page"}
+    params.update({k: v for k, v in changes.items() if v})
+    return urlencode(params)
+
+
+@router.get("/conversations", response_class=HTMLResponse)
+def conversations(request: Request, page: int = Query(1, ge=1, le=100_000),
+                  flt: ConversationFilter = Depends(conversation_filter),
+                  staff: Staff = Depends(require("view")), store: StaffStore = Depends(staff_store)):
+    store.sync_conversations()
+    result = store.list_conversations(flt, page)
+    params = dict(request.query_params)
+    return render(request, "conversations.html", staff, result=result, params=params,
+                  query=_filter_query(request), filtered=any(v for k, v in params.items() if k != "page"),
+                  review_statuses=REVIEW_STATUSES)
+
+
+def _conversation_or_404(store: StaffStore, sender_id: str) -> dict[str, Any]:
+    store.sync_conversations()
+    summary = store.conversation(sender_id)
+    if summary is None or store.forget_if_erased(sender_id):
+        raise HTTPException(status_code=404, detail="No such conversation (it may have been deleted "
+                                                    "at the person's request).")
+    return summary
+
+
+def journey(_sender_id: str) -> Optional[dict[str, Any]]:
+    """The person's IPT journey (inventory, focus, formulation, mood and PHQ-9 check-ins).
+
+    The journey issue has not landed: this returns None and the page says so. When it lands, return
+    {"inventory": [...], "focus": ..., "formulation": ..., "checkins": [{"at", "mood", "phq9"}]}.
+    """
+    return None
+
+
+@router.get("/conversations/{sender_id}", response_class=HTMLResponse)
+def conversation(request: Request, sender_id: str, nlu: str = "", staff: Staff = Depends(require("view")),
+                 store: StaffStore = Depends(staff_store)):
+    summary = _conversation_or_404(store, sender_id)
+    store.audit("view", staff.user, sender_id, None, client_ip(request))
+    transcript = store.transcript(sender_id)
+    open_handoff = next((h for h in reversed(summary["handoffs"]) if h["status"] in ("requested", "taken")), None)
+    return render(request, "conversation.html", staff, c=summary, transcript=transcript, notes=store.notes(sender_id),
+                  journey=journey(sender_id), show_nlu=nlu == "1", open_handoff=open_handoff,
+                  review_statuses=REVIEW_STATUSES, flash=request.query_params.get("done", ""))
+
+
+@router.post("/conversations/{sender_id}/notes")
+def add_note(request: Request, sender_id: str, text: str = Form(..., min_length=1, max_length=5000),
+             staff: Staff = Depends(require("note")), store: StaffStore = Depends(staff_store)):
+    _conversation_or_404(store, sender_id)
+    note_id = store.add_note(sender_id, staff.user.email, text.strip())
+    store.audit("note", staff.user, sender_id, {"note": note_id}, client_ip(request))
+    return RedirectResponse(f"/staff/conversations/{_q(sender_id)}?done=note#notes", status_code=303)
+
+
+@router.post("/conversations/{sender_id}/review")
+def set_review(request: Request, sender_id: str, status: str = Form(...), tags: str = Form("", max_length=255),
+               staff: Staff = Depends(require("note")), store: StaffStore = Depends(staff_store)):
+    if status not in REVIEW_STATUSES:
+        raise HTTPException(status_code=422, detail="Unknown review status.")
+    _conversation_or_404(store, sender_id)
+    store.set_review(sender_id, status, tags.split(","), staff.user.email)
+    store.audit("review", staff.user, sender_id, {"status": status, "tags": tags[:255]}, client_ip(request))
+    return RedirectResponse(f"/staff/conversations/{_q(sender_id)}?done=review#review", status_code=303)
+
+
+def _q(sender_id: str) -> str:
+    from urllib.parse import quote
+
+    return quote(sender_id, safe="")
+
+
+# --- hand-offs ------------------------------------------------------------------------------
+
+
+def _queue_version(queue: list[dict[str, Any]]) -> str:
+    key = json.dumps([(h["id"], h["status"]) for h in queue])
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+@router.get("/handoffs", response_class=HTMLResponse)
+def handoffs(request: Request, fragment: str = "", staff: Staff = Depends(require("view")),
+             store: StaffStore = Depends(staff_store)):
+    queue = store.handoff_queue()
+    name = "handoff_table.html" if fragment == "1" else "handoffs.html"
+    return render(request, name, staff, queue=queue, version=_queue_version(queue),
+                  open_count=sum(1 for h in queue if h["status"] in ("requested", "taken")))
+
+
+@router.get("/handoffs/poll")
+def handoffs_poll(_staff: Staff = Depends(require("view", touch=False)), store: StaffStore = Depends(staff_store)):
+    """For the page's live update; does not count as activity for the idle time-out."""
+    queue = store.handoff_queue()
+    return JSONResponse({"version": _queue_version(queue),
+                         "waiting": sum(1 for h in queue if h["status"] == "requested"),
+                         "open": sum(1 for h in queue if h["status"] in ("requested", "taken"))})
+
+
+def _back(handoff_id: int, done: str, app: AppStore) -> RedirectResponse:
+    handoff = app.get_handoff(handoff_id)
+    return RedirectResponse(f"/staff/conversations/{_q(handoff.sender_id)}?done={done}#handoff", status_code=303)
+
+
+@router.post("/handoffs/{handoff_id}/take")
+def take(request: Request, handoff_id: int, staff: Staff = Depends(require("handoff")),
+         app: AppStore = Depends(app_store), client: RasaClient = Depends(rasa_client)):
+    staff_api.take_over(handoff_id, staff.label, app, client, staff, client_ip(request))
+    return _back(handoff_id, "taken", app)
+
+
+@router.post("/handoffs/{handoff_id}/reply")
+def reply(request: Request, handoff_id: int, text: str = Form(..., min_length=1, max_length=2000),
+          staff: Staff = Depends(require("handoff")), app: AppStore = Depends(app_store),
+          client: RasaClient = Depends(rasa_client)):
+    staff_api.send_reply(handoff_id, text.strip(), staff.label, app, client, staff, client_ip(request))
+    return _back(handoff_id, "sent", app)
+
+
+@router.post("/handoffs/{handoff_id}/close")
+def close(request: Request, handoff_id: int, staff: Staff = Depends(require("handoff")),
+          app: AppStore = Depends(app_store), client: RasaClient = Depends(rasa_client)):
+    staff_api.end_handoff(handoff_id, staff.label, app, client, staff, client_ip(request))
+    return _back(handoff_id, "closed", app)
+
+
+# --- export ---------------------------------------------------------------------------------
+
+
+def _documents(store: StaffStore, sender_ids: list[str], redacted: bool) -> list[dict[str, Any]]:
+    docs = []
+    for sender_id in sender_ids:
+        summary = store.conversation(sender_id)
+        if summary is not None:
+            docs.append(export.conversation_document(summary, store.transcript(sender_id), store.notes(sender_id),
+                                                     redacted))
+    return docs
+
+
+def _export_response(docs: list[dict[str, Any]], fmt: str, filename: str, redacted: bool) -> Response:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    if fmt == "csv":
+        body, media = export.to_csv(docs), "text/csv; charset=utf-8"
+    else:
+        body = json.dumps({"exported_at": datetime.now(timezone.utc).isoformat(), "redacted": redacted,
+                           "conversations": docs}, ensure_ascii=False, indent=1)
+        media = "application/json"
+    return Response(body, media_type=media, headers={
+        "Content-Disposition": f'attachment; filename="{filename}-{stamp}.{"csv" if fmt == "csv" else "json"}"'})
+
+
+@router.get("/conversations/{sender_id}/export")
+def export_one(request: Request, sender_id: str, format: str = "json", redact: str = "",
+               staff: Staff = Depends(require("export")), store: StaffStore = Depends(staff_store)):
+    _conversation_or_404(store, sender_id)
+    redacted = redact == "1"
+    docs = _documents(store, [sender_id], redacted)
+    store.audit("export", staff.user, sender_id, {"format": format, "redacted": redacted, "conversations": 1},
+                client_ip(request))
+    return _export_response(docs, format, "conversation", redacted)
+
+
+@router.get("/conversations/{sender_id}/print", response_class=HTMLResponse)
+def print_one(request: Request, sender_id: str, redact: str = "", staff: Staff = Depends(require("export")),
+              store: StaffStore = Depends(staff_store)):
+    _conversation_or_404(store, sender_id)
+    redacted = redact == "1"
+    doc = _documents(store, [sender_id], redacted)[0]
+    store.audit("export", staff.user, sender_id, {"format": "print", "redacted": redacted, "conversations": 1},
+                client_ip(request))
+    return render(request, "print.html", staff, doc=doc, redacted=redacted)
+
+
+@router.get("/export")
+def export_filtered(request: Request, format: str = "json", redact: str = "",
+                    flt: ConversationFilter = Depends(conversation_filter),
+                    staff: Staff = Depends(require("export")), store: StaffStore = Depends(staff_store)):
+    store.sync_conversations()
+    sender_ids = store.filtered_sender_ids(flt, EXPORT_LIMIT)
+    redacted = redact == "1"
+    docs = _documents(store, sender_ids, redacted)
+    store.audit("export", staff.user, None, {"format": format, "redacted": redacted, "conversations": len(docs),
+                                             "filters": _filter_query(request)}, client_ip(request))
+    return _export_response(docs, format, "conversations", redacted)
+
+
+# --- audit log and users (admins) -------------------------------------------------------------
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_log(request: Request, user: str = "", action: str = "", target: str = "",
+              date_from: str = Query("", alias="from"), date_to: str = Query("", alias="to"),
+              page: int = Query(1, ge=1, le=100_000), staff: Staff = Depends(require("admin")),
+              store: StaffStore = Depends(staff_store)):
+    since, until = _date(date_from), _date(date_to, end=True)
+    entries, total = store.audit_entries(
+        user=user, action=action, target=target,
+        since=datetime.fromtimestamp(since, tz=timezone.utc) if since else None,
+        until=datetime.fromtimestamp(until, tz=timezone.utc) if until else None, page=page)
+    return render(request, "audit.html", staff, entries=entries, total=total, page=page,
+                  pages=max(1, -(-total // 100)), params=dict(request.query_params),
+                  query=_filter_query(request))
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users(request: Request, staff: Staff = Depends(require("admin")), store: StaffStore = Depends(staff_store)):
+    return render(request, "users.html", staff, users=store.list_users(), error=request.query_params.get("error", ""),
+                  done=request.query_params.get("done", ""), now=datetime.now(timezone.utc))
+
+
+@router.post("/users")
+def create_user(request: Request, email: str = Form(..., max_length=254), name: str = Form(..., max_length=120),
+                role: str = Form(...), password: str = Form(...), staff: Staff = Depends(require("admin")),
+                store: StaffStore = Depends(staff_store)):
+    problem = None if role in ROLES else "Unknown role."
+    problem = problem or security.password_problem(password)
+    if "@" not in email:
+        problem = problem or "Enter an e-mail address."
+    if problem is None:
+        try:
+            created = store.create_user(email, name or email, role, security.hash_password(password))
+        except IntegrityError:
+            problem = "A user with this e-mail address exists already."
+    if problem:
+        return RedirectResponse("/staff/users?" + urlencode({"error": problem}), status_code=303)
+    store.audit("user_create", staff.user, created.email, {"role": role}, client_ip(request))
+    return RedirectResponse("/staff/users?done=created", status_code=303)
+
+
+@router.post("/users/{user_id}")
+def change_user(request: Request, user_id: int, change: str = Form(...), password: str = Form(""),
+                role: str = Form(""), staff: Staff = Depends(require("admin")),
+                store: StaffStore = Depends(staff_store)):
+    target = store.get_user(user_id)
+    if target is None:
+        raise HTTPException(status_code=404, detail="No such user.")
+    if change in ("deactivate", "role") and user_id == staff.user.id:
+        return RedirectResponse("/staff/users?" + urlencode({"error": "You cannot change your own account "
+                                                                      "this way."}), status_code=303)
+    if change == "deactivate":
+        store.update_user(user_id, active=False)
+    elif change == "activate":
+        store.update_user(user_id, active=True)
+    elif change == "unlock":
+        store.update_user(user_id, unlock=True)
+    elif change == "role" and role in ROLES:
+        store.update_user(user_id, role=role)
+    elif change == "password":
+        problem = security.password_problem(password)
+        if problem:
+            return RedirectResponse("/staff/users?" + urlencode({"error": problem}), status_code=303)
+        store.update_user(user_id, password_hash=security.hash_password(password), unlock=True)
+    else:
+        raise HTTPException(status_code=422, detail="Unknown change.")
+    store.audit("user_" + change, staff.user, target.email, {"role": role} if change == "role" else None,
+                client_ip(request))
+    return RedirectResponse("/staff/users?done=" + change, status_code=303)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
