@@ -1,0 +1,104 @@
+"""What our messaging-app channels share.
+
+- Credentials come from environment variables (credentials.yml names only the channel), so the
+  file can list every channel: a channel whose variables are unset loads, and its webhook answers
+  503 "not configured" instead of stopping the Rasa server (Rasa's own `${VAR}` in credentials.yml
+  fails to start when a variable is unset).
+- Text-only apps get buttons as numbered options; the person can answer with the number, which
+  is mapped back to the button's payload from the conversation's last bot message (in the tracker
+  store, so it works across restarts and servers).
+- The crisis card's `custom` payload is not sent as JSON text: the same resources are already in
+  the crisis reply's text.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+from typing import Any, Dict, List, Optional, Text
+
+from sanic import response
+from sanic.request import Request
+
+logger = logging.getLogger(__name__)
+
+NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
+
+
+def from_env(credentials: Optional[Dict[Text, Any]], names: Dict[Text, Text]) -> Dict[Text, Any]:
+    """`credentials` with each missing key filled from its environment variable."""
+    merged = dict(credentials or {})
+    for key, env_name in names.items():
+        if not merged.get(key):
+            merged[key] = os.environ.get(env_name) or None
+    return merged
+
+
+def not_configured(channel: Text, missing: List[Text]) -> response.HTTPResponse:
+    logger.warning("%s webhook called but the channel is not configured (set %s)", channel, ", ".join(missing))
+    return response.json({"error": f"the {channel} channel is not configured"}, status=503)
+
+
+def numbered_options(text: Text, buttons: List[Dict[Text, Any]]) -> Text:
+    lines = [text.strip()] if text and text.strip() else []
+    lines += [f"{number}. {button.get('title', '')}" for number, button in enumerate(buttons, start=1)]
+    lines.append("Reply with a number, or in your own words.")
+    return "\n".join(lines)
+
+
+class TextOnlyOutputMixin:
+    """For channels without buttons: numbered options; no crisis JSON (its text is sent too)."""
+
+    async def send_text_with_buttons(self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]],
+                                     **kwargs: Any) -> None:
+        await self.send_text_message(recipient_id, numbered_options(text, buttons))
+
+    async def send_quick_replies(self, recipient_id: Text, text: Text, quick_replies: List[Dict[Text, Any]],
+                                 **kwargs: Any) -> None:
+        await self.send_text_with_buttons(recipient_id, text, quick_replies)
+
+    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
+        if json_message.get("type") == "crisis":
+            return  # the crisis reply's text carries the same lines and numbers
+        if isinstance(json_message.get("text"), str):
+            await self.send_text_message(recipient_id, json_message["text"])
+
+
+async def last_buttons(request: Request, sender_id: Text) -> List[Dict[Text, Any]]:
+    """The buttons of the conversation's last bot message (empty when it had none)."""
+    agent = getattr(request.app.ctx, "agent", None)
+    if agent is None or agent.tracker_store is None:
+        return []
+    try:
+        tracker = await agent.tracker_store.retrieve(sender_id)
+    except Exception:  # noqa: BLE001 - a lookup failure just means "no numbered options"
+        logger.exception("could not read the tracker of a conversation")
+        return []
+    if tracker is None:
+        return []
+    for event in reversed(tracker.events):
+        if getattr(event, "type_name", None) == "user":
+            return []
+        if getattr(event, "type_name", None) == "bot":
+            buttons = (event.data or {}).get("buttons") or (event.data or {}).get("quick_replies")
+            if buttons:
+                return buttons
+    return []
+
+
+async def resolve_number(request: Request, sender_id: Text, text: Optional[Text]) -> Optional[Text]:
+    """A bare number that answers numbered options becomes that option's payload."""
+    match = NUMBER.match(text or "")
+    if not match:
+        return text
+    buttons = await last_buttons(request, sender_id)
+    index = int(match.group(1)) - 1
+    if 0 <= index < len(buttons):
+        return buttons[index].get("payload") or buttons[index].get("title") or text
+    return text
+
+
+def api_base(env_name: Text) -> Optional[Text]:
+    """A platform API base URL from the environment (a local stand-in in tests), else None."""
+    value = os.environ.get(env_name)
+    return value.rstrip("/") if value else None
