@@ -60,5 +60,9 @@ crisis-domain: setup  ## regenerate domain/crisis.yml from bot/crisis/resources.
 lock: setup  ## re-resolve requirements.in into requirements.lock
 	@bash scripts/lock.sh
 
+.PHONY: bench
+bench: setup  ## staff dashboard: seed 10,000 conversations / 500,000 events (SQLite and PostgreSQL), time list and search
+	$(PY) -m scripts.bench_dashboard
+
 clean:  ## remove models, results and test artifacts (keeps var/ data and .venv)
 	rm -rf models results test-artifacts .pytest_cache
