@@ -7,9 +7,10 @@ as `{"custom": payload}` on the bot message event, like every other message.
 """
 from __future__ import annotations
 
+import os
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
-from rasa.core.channels.channel import OutputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
@@ -22,7 +23,19 @@ class SocketIOJsonOutput(SocketIOOutput):
 
 
 class SocketIOChannel(SocketIOInput):
-    """`socketio` channel (same name, path and settings) using `SocketIOJsonOutput`."""
+    """`socketio` channel (same name, path and settings) using `SocketIOJsonOutput`.
+
+    `jwt_key` and `jwt_method` may also come from SOCKETIO_JWT_KEY and SOCKETIO_JWT_METHOD: then
+    a connection needs `auth: {token: <JWT signed with that key>}` (Rasa checks it on connect).
+    """
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        credentials = dict(credentials or {})
+        if not credentials.get("jwt_key") and os.environ.get("SOCKETIO_JWT_KEY"):
+            credentials["jwt_key"] = os.environ["SOCKETIO_JWT_KEY"]
+            credentials.setdefault("jwt_method", os.environ.get("SOCKETIO_JWT_METHOD", "HS256"))
+        return super().from_credentials(credentials)
 
     def get_output_channel(self) -> Optional[OutputChannel]:
         if super().get_output_channel() is None:
