@@ -2,12 +2,20 @@
 the same session id goes on with the same conversation, and every connection of that session
 (two tabs) gets the replies. Also: messaging apps that are not configured answer 503, not 500."""
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 import socketio
 
 pytestmark = pytest.mark.integration
+
+
+def run(coroutine):
+    """asyncio.run in its own thread: Playwright's sync API (browser tests in the same pytest
+    session) leaves an event loop running in the main thread."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 async def until(check, timeout=30.0):
@@ -46,7 +54,7 @@ def test_reconnect_with_the_same_session_keeps_the_conversation(assistant):
         assert await until(lambda: any("topics about IPT" in (m.get("text") or "") for m in second))
         await client.disconnect()
 
-    asyncio.run(scenario())
+    run(scenario())
     said = [line for line in assistant.store.transcript(session) if line["from"] == "person"]
     assert [line["text"] for line in said][:2] == ["hello", "/learn_ipt"]
 
@@ -73,7 +81,7 @@ def test_every_connection_of_a_session_gets_the_replies(assistant):
         for client in (one, two, stranger):
             await client.disconnect()
 
-    asyncio.run(scenario())
+    run(scenario())
 
 
 @pytest.mark.parametrize("path", ["/webhooks/twilio/webhook"])
