@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -140,3 +141,14 @@ def assistant(tmp_path_factory) -> Assistant:
     stack.start()
     yield Assistant(stack, db_url)
     stack.stop()
+
+
+def wait_for(predicate, timeout: float = 30.0):
+    """Poll `predicate` until it returns something truthy (returned) or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    return predicate()

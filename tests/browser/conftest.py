@@ -26,8 +26,10 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """One Chromium per test module. Playwright's sync API keeps an asyncio loop running while it is
+    open, so it must be closed before other tests (asyncio.run, pytest-asyncio) run in this session."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

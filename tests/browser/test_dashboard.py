@@ -12,20 +12,12 @@ import socketio
 from bot.store.staff_repository import StaffStore
 from bot.web.dashboard.security import hash_password
 from tests.browser.conftest import SCREENSHOTS
+from tests.conftest import wait_for
 
 pytestmark = pytest.mark.browser
 PASSWORD = "browser-test-password"
 XSS = "<script>window.__xss = 1</script><img src=x onerror=\"window.__xss = 2\"> are you there?"
 
-
-def wait_for(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    return predicate()
 
 
 def sign_in(page, web: str, email: str) -> None:

@@ -1,11 +1,10 @@
 """Crisis through the running assistant: resources at once, the hand-off, staff taking over."""
 import asyncio
-import time
 
 import pytest
 import socketio
 
-from tests.conftest import texts
+from tests.conftest import texts, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -13,15 +12,6 @@ pytestmark = pytest.mark.integration
 def crisis_payloads(replies):
     return [m["custom"] for m in replies if isinstance(m.get("custom"), dict) and m["custom"].get("type") == "crisis"]
 
-
-def wait_for(predicate, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    return predicate()
 
 
 def test_crisis_as_first_message_gets_resources_and_a_handoff(assistant):
