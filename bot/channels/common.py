@@ -46,7 +46,18 @@ def numbered_options(text: Text, buttons: List[Dict[Text, Any]]) -> Text:
     return "\n".join(lines)
 
 
-class TextOnlyOutputMixin:
+class CustomAsTextMixin:
+    """For apps that cannot show our custom payloads: never JSON as text. The crisis card is left
+    out (the crisis reply's text carries the same lines and numbers); a payload's `text` is sent."""
+
+    async def send_custom_json(self, recipient_id: Text, json_message: Any, **kwargs: Any) -> None:
+        if not isinstance(json_message, dict) or json_message.get("type") == "crisis":
+            return
+        if isinstance(json_message.get("text"), str):
+            await self.send_text_message(recipient_id, json_message["text"])
+
+
+class TextOnlyOutputMixin(CustomAsTextMixin):
     """For channels without buttons: numbered options; no crisis JSON (its text is sent too)."""
 
     async def send_text_with_buttons(self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]],
@@ -56,12 +67,6 @@ class TextOnlyOutputMixin:
     async def send_quick_replies(self, recipient_id: Text, text: Text, quick_replies: List[Dict[Text, Any]],
                                  **kwargs: Any) -> None:
         await self.send_text_with_buttons(recipient_id, text, quick_replies)
-
-    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
-        if json_message.get("type") == "crisis":
-            return  # the crisis reply's text carries the same lines and numbers
-        if isinstance(json_message.get("text"), str):
-            await self.send_text_message(recipient_id, json_message["text"])
 
 
 async def last_buttons(request: Request, sender_id: Text) -> List[Dict[Text, Any]]:
