@@ -15,9 +15,9 @@ from __future__ import annotations
 import logging
 import os
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Callable, Dict, List, Optional, Text
 
-from sanic import response
+from sanic import Blueprint, response
 from sanic.request import Request
 
 logger = logging.getLogger(__name__)
@@ -37,6 +37,32 @@ def from_env(credentials: Optional[Dict[Text, Any]], names: Dict[Text, Text]) ->
 def not_configured(channel: Text, missing: List[Text]) -> response.HTTPResponse:
     logger.warning("%s webhook called but the channel is not configured (set %s)", channel, ", ".join(missing))
     return response.json({"error": f"the {channel} channel is not configured"}, status=503)
+
+
+def webhook_blueprint(channel: Any, blueprint_name: Text) -> Blueprint:
+    """A channel's blueprint with its health route, which says whether the channel is configured.
+
+    `channel` has `name()` and `missing()` (the unset environment variables).
+    """
+    webhook = Blueprint(blueprint_name, __name__)
+
+    @webhook.route("/", methods=["GET"])
+    async def health(_: Request) -> response.HTTPResponse:
+        return response.json({"status": "ok" if not channel.missing() else "not configured"})
+
+    return webhook
+
+
+def refusal(
+    channel: Any, is_signed: Callable[[], bool], what: Text = "signature"
+) -> Optional[response.HTTPResponse]:
+    """503 when the channel is not configured, 403 when the request is not signed, else None."""
+    if channel.missing():
+        return not_configured(channel.name(), channel.missing())
+    if not is_signed():
+        logger.warning("%s webhook request with a missing or wrong %s refused", channel.name(), what)
+        return response.text(f"invalid {what}", status=403)
+    return None
 
 
 def numbered_options(text: Text, buttons: List[Dict[Text, Any]]) -> Text:

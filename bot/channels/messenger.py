@@ -28,7 +28,16 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.common import CustomAsTextMixin, api_base, from_env, not_configured, numbered_options, resolve_number
+from bot.channels.common import (
+    CustomAsTextMixin,
+    api_base,
+    from_env,
+    not_configured,
+    numbered_options,
+    refusal,
+    resolve_number,
+    webhook_blueprint,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -138,11 +147,7 @@ class MessengerChannel(FacebookInput):
         return MessengerOutput(GraphClient(self.fb_access_token))
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        webhook = Blueprint("fb_webhook", __name__)
-
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok" if not self.missing() else "not configured"})
+        webhook = webhook_blueprint(self, "fb_webhook")
 
         @webhook.route("/webhook", methods=["GET"])
         async def verification(request: Request) -> HTTPResponse:
@@ -156,11 +161,9 @@ class MessengerChannel(FacebookInput):
 
         @webhook.route("/webhook", methods=["POST"])
         async def message(request: Request) -> HTTPResponse:
-            if self.missing():
-                return not_configured("facebook", self.missing())
-            if not hub_signature_valid(self.fb_secret, request.body, request.headers):
-                logger.warning("Messenger webhook request with a missing or wrong signature refused")
-                return response.text("invalid signature", status=403)
+            refused = refusal(self, lambda: hub_signature_valid(self.fb_secret, request.body, request.headers))
+            if refused:
+                return refused
             payload = request.json or {}
             if payload.get("object") not in (None, "page"):
                 return response.text("success")

@@ -22,7 +22,15 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.common import CustomAsTextMixin, api_base, from_env, not_configured, numbered_options, resolve_number
+from bot.channels.common import (
+    CustomAsTextMixin,
+    api_base,
+    from_env,
+    numbered_options,
+    refusal,
+    resolve_number,
+    webhook_blueprint,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -119,19 +127,13 @@ class TelegramChannel(InputChannel):
         return TelegramOutput(self.token or "")
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        webhook = Blueprint("telegram_webhook", __name__)
-
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok" if not self.missing() else "not configured"})
+        webhook = webhook_blueprint(self, "telegram_webhook")
 
         @webhook.route("/webhook", methods=["POST"])
         async def message(request: Request) -> HTTPResponse:
-            if self.missing():
-                return not_configured("telegram", self.missing())
-            if not self.signed(request):
-                logger.warning("Telegram webhook request with a missing or wrong secret token refused")
-                return response.text("invalid secret token", status=403)
+            refused = refusal(self, lambda: self.signed(request), "secret token")
+            if refused:
+                return refused
             try:
                 update = request.json
             except Exception:  # noqa: BLE001 - a body that is not JSON is not an update

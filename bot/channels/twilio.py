@@ -19,7 +19,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from bot.channels.common import TextOnlyOutputMixin, api_base, from_env, not_configured, resolve_number
+from bot.channels.common import TextOnlyOutputMixin, api_base, from_env, refusal, resolve_number, webhook_blueprint
 
 logger = logging.getLogger(__name__)
 
@@ -94,19 +94,13 @@ class TwilioChannel(TwilioInput):
         return TwilioTextOutput(self.account_sid, self.auth_token, self.twilio_number, self.whatsapp_number)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        webhook = Blueprint("twilio_webhook", __name__)
-
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok" if not self.missing() else "not configured"})
+        webhook = webhook_blueprint(self, "twilio_webhook")
 
         @webhook.route("/webhook", methods=["POST"])
         async def message(request: Request) -> HTTPResponse:
-            if self.missing():
-                return not_configured("twilio", self.missing())
-            if not self.signed(request):
-                logger.warning("Twilio webhook request with a missing or wrong signature refused")
-                return response.text("invalid signature", status=403)
+            refused = refusal(self, lambda: self.signed(request))
+            if refused:
+                return refused
             sender = request.form.get("From")
             text = request.form.get("Body")
             if not sender or text is None:
