@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from bot.crisis.handoff import HandoffRequest
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, inspect, select, text, update
 
 from bot.store.db import session_scope
 from bot.store.models import Handoff, OutboxMessage, Person, utcnow
@@ -17,7 +17,7 @@ from bot.store.models import Handoff, OutboxMessage, Person, utcnow
 # Rasa's SQLTrackerStore keeps transcripts in its `events` table, in the same database.
 COUNT_TRACKER_EVENTS = text("SELECT COUNT(*) FROM events WHERE sender_id = :sender_id")
 SELECT_TRACKER_EVENTS = text(
-    "SELECT data FROM events WHERE sender_id = :sender_id ORDER BY id"
+    "SELECT data FROM events WHERE sender_id = :sender_id AND type_name IN ('user', 'bot') ORDER BY id"
 )
 
 
@@ -56,6 +56,30 @@ def _handoff_record(row: Handoff) -> HandoffRecord:
         row.id, row.channel, row.sender_id, row.category, row.locale, row.message,
         row.status, row.created_at, row.taken_by,
     )
+
+
+def _transcript_line(event: dict[str, Any]) -> dict[str, Any]:
+    """One user or bot event as a transcript line."""
+    if event.get("event") == "user":
+        parse = event.get("parse_data") or {}
+        intent = parse.get("intent") or {}
+        crisis = intent.get("name") == "crisis"
+        return {
+            "from": "person", "text": event.get("text") or "", "timestamp": event.get("timestamp"),
+            "intent": intent.get("name"), "confidence": intent.get("confidence"),
+            "entities": [{"entity": e.get("entity"), "value": e.get("value")} for e in parse.get("entities") or []],
+            "crisis": crisis, "crisis_category": intent.get("crisis_category") if crisis else None,
+            "channel": event.get("input_channel"),
+        }
+    staff = (event.get("metadata") or {}).get("from_staff")
+    payload = event.get("data") if isinstance(event.get("data"), dict) else {}
+    custom = payload.get("custom")
+    return {
+        "from": "staff" if staff else "assistant", "staff": staff, "text": event.get("text") or "",
+        "timestamp": event.get("timestamp"), "data": payload,
+        "custom_type": custom.get("type") if isinstance(custom, dict) else None,
+        "buttons": [b.get("title") for b in payload.get("buttons") or []],
+    }
 
 
 def _record(person: Person) -> PersonRecord:
@@ -207,21 +231,14 @@ class AppStore:
             return result.rowcount or 0
 
     def transcript(self, sender_id: str) -> list[dict[str, Any]]:
-        """The conversation's messages (person, assistant, staff) in order, from Rasa's events."""
+        """Person, assistant and staff messages in order, from Rasa's events, with their time,
+        NLU details and crisis category (empty while Rasa has not created its table yet)."""
         with session_scope(self.url) as session:
+            if not inspect(session.get_bind()).has_table("events"):
+                return []
             rows = session.execute(SELECT_TRACKER_EVENTS, {"sender_id": sender_id}).scalars()
-            events = [json.loads(row) for row in rows]
-        lines = []
-        for event in events:
-            if event.get("event") == "user":
-                intent = (event.get("parse_data") or {}).get("intent") or {}
-                lines.append({"from": "person", "text": event.get("text"),
-                              "intent": intent.get("name"), "timestamp": event.get("timestamp")})
-            elif event.get("event") == "bot":
-                staff = (event.get("metadata") or {}).get("from_staff")
-                lines.append({"from": "staff" if staff else "assistant", "staff": staff, "text": event.get("text"),
-                              "data": event.get("data") or {}, "timestamp": event.get("timestamp")})
-        return lines
+            events = [json.loads(row or "{}") for row in rows]
+        return [_transcript_line(event) for event in events if event.get("event") in ("user", "bot")]
 
     def count_tracker_events(self, sender_id: str) -> int:
         """How many transcript events Rasa has stored for this conversation."""

@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.store.db import database_url, get_engine, session_scope
 from bot.store.models import Handoff, Person, utcnow
+from bot.store.repository import AppStore
 from bot.store.staff_models import AuditEntry, ConversationSummary, StaffNote, StaffSession, StaffUser, SyncState
 
 # Rasa's SQLTrackerStore table, described here only to read it (Rasa creates and owns it).
@@ -471,41 +472,7 @@ class StaffStore:
             return True
 
     def transcript(self, sender_id: str) -> list[dict[str, Any]]:
-        """Person, assistant and staff messages in order, with time, NLU details and crisis category."""
-        if not self._has_events():
-            return []
-        with session_scope(self.url) as session:
-            rows = session.execute(
-                select(EVENTS.c.type_name, EVENTS.c.timestamp, EVENTS.c.data)
-                .where(EVENTS.c.sender_id == sender_id, EVENTS.c.type_name.in_(("user", "bot")))
-                .order_by(EVENTS.c.id)).all()
-        lines = []
-        for row in rows:
-            data = json.loads(row.data or "{}")
-            if row.type_name == "user":
-                parse = data.get("parse_data") or {}
-                intent = parse.get("intent") or {}
-                crisis = intent.get("name") == "crisis"
-                lines.append({
-                    "from": "person", "text": data.get("text") or "", "timestamp": row.timestamp,
-                    "intent": intent.get("name"), "confidence": intent.get("confidence"),
-                    "entities": [{"entity": e.get("entity"), "value": e.get("value")}
-                                 for e in parse.get("entities") or []],
-                    "crisis": crisis, "crisis_category": intent.get("crisis_category") if crisis else None,
-                    "channel": data.get("input_channel"),
-                })
-            else:
-                staff = (data.get("metadata") or {}).get("from_staff")
-                payload = data.get("data") or {}
-                custom = payload.get("custom") if isinstance(payload, dict) else None
-                lines.append({
-                    "from": "staff" if staff else "assistant", "staff": staff, "text": data.get("text") or "",
-                    "timestamp": row.timestamp,
-                    "custom_type": custom.get("type") if isinstance(custom, dict) else None,
-                    "buttons": [b.get("title") for b in (payload.get("buttons") or [])] if isinstance(payload, dict)
-                    else [],
-                })
-        return lines
+        return AppStore(self.url).transcript(sender_id)
 
     def handoff_queue(self, include_closed: int = 20) -> list[dict[str, Any]]:
         """Open hand-offs (oldest first: they waited longest), then the most recently closed."""
