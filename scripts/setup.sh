@@ -70,3 +70,18 @@ if ! command -v chromium >/dev/null 2>&1; then
     say "Chromium is missing: the browser tests need it. Install it with: sudo apt-get install chromium"
   fi
 fi
+
+# The production profile (make run-prod, make bench, tests/production) puts Debian's nginx in front
+# of several Rasa servers. It runs as our own process with a config generated under var/, so the
+# package's system service must not start: a temporary policy-rc.d says so during the install.
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing Debian's nginx for the production profile (its system service stays off)"
+    POLICY=/usr/sbin/policy-rc.d; OWN_POLICY=""
+    if [ ! -e "$POLICY" ]; then printf '#!/bin/sh\nexit 101\n' > "$POLICY"; chmod +x "$POLICY"; OWN_POLICY=1; fi
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null
+    if [ -n "$OWN_POLICY" ]; then rm -f "$POLICY"; fi
+  else
+    say "nginx is missing: the production profile needs it. Install it with: sudo apt-get install nginx"
+  fi
+fi

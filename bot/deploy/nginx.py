@@ -1,0 +1,223 @@
+"""nginx in front of the Rasa servers, the action servers and the web app.
+
+The configuration is generated (`render_config`) and nginx runs as our own foreground process
+(`proxy_service`) with everything it writes under one directory of var/, never as the system
+service. What it does:
+
+- **Rasa servers**: `hash $conversation_key consistent`, so every request of one conversation goes
+  to the same server (Rasa 3.6's Redis lock store is not atomic across servers). The key is, in
+  this order: the `X-Conversation-Id` header, the `sender` query parameter (our widget and load
+  client add `?sender=<id>` to the REST webhook and to the socket.io connection), the id in
+  `/conversations/<id>/...` (Rasa's HTTP API, which staff replies use), and for socket.io without
+  either, the client's address (socket.io's long-polling needs every request of a session on one
+  server). Requests with no key at all (messaging-app webhooks) are spread round robin.
+- When a Rasa server dies, a refused connection makes nginx try the next server on the ring
+  (`proxy_next_upstream error timeout`), and the conversation stays there while the dead server is
+  marked down. A request that already reached the dead server is not sent again (nginx never
+  repeats a POST that was sent), so a message is never processed twice.
+- **Action servers**: round robin (`least_conn`), retried on another server when one refuses.
+- **Web app**: passed through with `X-Forwarded-For`/`-Proto` (uvicorn trusts them from 127.0.0.1).
+"""
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from bot.runner import Service
+
+HEALTH_PATH = "/__proxy/health"
+
+
+@dataclass
+class Upstream:
+    """A group of servers: `hash` (one conversation, one server) or `round_robin`."""
+
+    name: str
+    servers: list[str]
+    balance: str = "hash"
+    keepalive: int = 32
+
+
+@dataclass
+class Listener:
+    """A port nginx listens on, passing everything to one upstream."""
+
+    port: int
+    upstream: str
+    host: str = "127.0.0.1"
+    # Rasa calls can wait for a conversation's lock (a dead server's ticket expires after
+    # TICKET_LOCK_LIFETIME seconds), so allow long reads.
+    read_timeout: int = 120
+
+
+@dataclass
+class ProxyConfig:
+    upstreams: list[Upstream]
+    listeners: list[Listener]
+    run_dir: Path
+    workers: int = 1
+    access_log: bool = True
+    max_fails: int = 1
+    fail_timeout: int = 10
+    extra_http: list[str] = field(default_factory=list)
+
+
+def nginx_binary() -> Optional[str]:
+    """The nginx executable (Debian puts it in /usr/sbin, which is not always on PATH)."""
+    return shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx")
+         if os.access(p, os.X_OK)), None)
+
+
+def _worker_user() -> str:
+    """nginx started by root drops its workers to an unprivileged user; not otherwise."""
+    if os.geteuid() != 0:
+        return ""
+    for user, group in (("www-data", "www-data"), ("nobody", "nogroup"), ("nobody", "nobody")):
+        try:
+            pwd.getpwnam(user)
+            grp.getgrnam(group)
+            return f"user {user} {group};"
+        except KeyError:
+            continue
+    return ""
+
+
+def _upstream_block(upstream: Upstream, config: ProxyConfig) -> str:
+    lines = [f"upstream {upstream.name} {{"]
+    if upstream.balance == "hash":
+        lines.append("    hash $conversation_key consistent;")
+    elif upstream.balance == "round_robin":
+        lines.append("    least_conn;")
+    else:
+        raise ValueError(f"unknown balance {upstream.balance!r}")
+    for server in upstream.servers:
+        lines.append(f"    server {server} max_fails={config.max_fails} fail_timeout={config.fail_timeout}s;")
+    lines.append(f"    keepalive {upstream.keepalive};")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _server_block(listener: Listener) -> str:
+    return f"""server {{
+    listen {listener.host}:{listener.port};
+    location = {HEALTH_PATH} {{ access_log off; return 200 "ok\\n"; }}
+    location / {{
+        proxy_pass http://{listener.upstream};
+        proxy_http_version 1.1;
+        proxy_set_header Host $http_host;
+        proxy_set_header Upgrade $http_upgrade;
+        proxy_set_header Connection $connection_upgrade;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_set_header X-Conversation-Key $conversation_key;
+        proxy_connect_timeout 2s;
+        proxy_read_timeout {listener.read_timeout}s;
+        proxy_send_timeout {listener.read_timeout}s;
+        proxy_next_upstream error timeout;
+        proxy_next_upstream_tries 3;
+        proxy_buffering off;
+    }}
+}}"""
+
+
+def render_config(config: ProxyConfig) -> str:
+    """The complete nginx.conf for `config` (everything nginx writes goes under `run_dir`)."""
+    run = config.run_dir.resolve()
+    temp = run / "tmp"
+    access = f"access_log {run / 'access.log'} proxied;" if config.access_log else "access_log off;"
+    upstreams = "\n\n".join(_upstream_block(u, config) for u in config.upstreams)
+    servers = "\n\n".join(_server_block(listener) for listener in config.listeners)
+    extra = "\n".join("    " + line for line in config.extra_http)
+    return f"""# Generated by bot/deploy/nginx.py; do not edit (it is written again at every start).
+{_worker_user()}
+worker_processes {config.workers};
+daemon off;
+pid {run / 'nginx.pid'};
+error_log {run / 'error.log'} warn;
+
+events {{
+    worker_connections 4096;
+}}
+
+http {{
+    client_body_temp_path {temp / 'body'};
+    proxy_temp_path {temp / 'proxy'};
+    fastcgi_temp_path {temp / 'fastcgi'};
+    uwsgi_temp_path {temp / 'uwsgi'};
+    scgi_temp_path {temp / 'scgi'};
+    client_max_body_size 1m;
+    server_tokens off;
+    log_format proxied '$time_iso8601 $remote_addr "$request" $status $body_bytes_sent '
+                       'key=$conversation_key upstream=$upstream_addr rt=$request_time urt=$upstream_response_time';
+    {access}
+
+    # socket.io upgrades to WebSocket; other requests reuse kept-alive upstream connections.
+    map $http_upgrade $connection_upgrade {{
+        default upgrade;
+        ""      "";
+    }}
+
+    # Which conversation a request belongs to (see bot/deploy/nginx.py).
+    map "$http_x_conversation_id|$arg_sender|$uri" $conversation_key {{
+        "~^(?<key>[^|]+)\\|"                      $key;
+        "~^\\|(?<key>[^|]+)\\|"                    $key;
+        "~^\\|\\|/conversations/(?<key>[^/]+)/"    $key;
+        "~^\\|\\|/socket\\.io/"                    $remote_addr;
+        default                                   "";
+    }}
+{extra}
+
+{upstreams}
+
+{servers}
+}}
+"""
+
+
+def write_config(config: ProxyConfig) -> Path:
+    """Write nginx.conf (and its temp directories) under `config.run_dir`; returns its path."""
+    run = config.run_dir.resolve()
+    user = _worker_user()
+    for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        path = run / "tmp" / name
+        path.mkdir(parents=True, exist_ok=True)
+        if user:  # the workers write request bodies and buffers here
+            owner, group = user.split()[1], user.split()[2].rstrip(";")
+            shutil.chown(path, owner, group)
+    conf = run / "nginx.conf"
+    conf.write_text(render_config(config))
+    return conf
+
+
+def proxy_service(config: ProxyConfig, name: str = "nginx") -> Service:
+    """A `bot.runner.Service` that runs nginx with `config` in the foreground."""
+    binary = nginx_binary()
+    if not binary:
+        raise FileNotFoundError("nginx is not installed (scripts/setup.sh installs Debian's nginx as root; "
+                                "or: sudo apt-get install nginx)")
+    conf = write_config(config)
+    run = config.run_dir.resolve()
+    listener = config.listeners[0]
+    return Service(name, [binary, "-p", str(run), "-e", str(run / "error.log"), "-c", str(conf)],
+                   f"http://127.0.0.1:{listener.port}{HEALTH_PATH}")
+
+
+def check_config(config: ProxyConfig) -> None:
+    """Run `nginx -t` on the rendered configuration; raises with nginx's message when it is wrong."""
+    import subprocess
+
+    binary = nginx_binary()
+    if not binary:
+        raise FileNotFoundError("nginx is not installed")
+    conf = write_config(config)
+    run = config.run_dir.resolve()
+    result = subprocess.run([binary, "-t", "-p", str(run), "-e", str(run / "error.log"), "-c", str(conf)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise ValueError(f"nginx rejects the configuration:\n{result.stderr}")
