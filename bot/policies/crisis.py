@@ -7,6 +7,10 @@
   (`utter_crisis_resources`, which says a person will join); once staff have taken over ("taken"),
   the assistant stays silent and staff reply through the HTTP API.
 
+- During the guided journey's PHQ-9, an answer above 0 to item 9 (thoughts of being better off
+  dead or of self-harm) starts the same crisis reply.
+- A crisis ends any form in progress (its answers so far are saved by the journey).
+
 It runs in the Rasa server and needs neither the action server nor the database.
 """
 from __future__ import annotations
@@ -16,19 +20,37 @@ from typing import Any, Dict, List, Optional, Text, Tuple
 from rasa.core.policies.policy import Policy, PolicyPrediction
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.constants import ACTION_LISTEN_NAME, REQUESTED_SLOT
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import Event, SlotSet
+from rasa.shared.core.events import ActiveLoop, Event, SlotSet
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.crisis.handoff_state import CRISIS_RESOURCES_RESPONSE, REQUESTED, TAKEN, handoff_state
 from bot.crisis.resources import configured_locale
+from bot.journey import phq9
 
 CRISIS_INTENT = "crisis"
 CRISIS_RESPONSE = "utter_crisis"
 HOLDING_RESPONSE = CRISIS_RESOURCES_RESPONSE
 UNSPECIFIED = "unspecified"
+PHQ9_CATEGORY = "suicide"  # item 9 asks about thoughts of being better off dead or of self-harm
+JOURNEY_FORM, JOURNEY_STEP_SLOT = "journey_form", "journey_step"
+
+
+def phq9_item9_positive(tracker: DialogueStateTracker) -> bool:
+    """The person just answered PHQ-9 item 9 in the journey form with more than "not at all"."""
+    if tracker.active_loop_name != JOURNEY_FORM or tracker.get_slot(JOURNEY_STEP_SLOT) != phq9.SELF_HARM_ITEM:
+        return False
+    answer = phq9.answer_or_none((tracker.latest_message.text if tracker.latest_message else None) or "")
+    return bool(answer)
+
+
+def crisis_events(tracker: DialogueStateTracker, category: str) -> List[Event]:
+    events: List[Event] = [SlotSet("crisis_category", category), SlotSet("crisis_locale", configured_locale())]
+    if tracker.active_loop_name:
+        events += [ActiveLoop(None), SlotSet(REQUESTED_SLOT, None)]
+    return events
 
 
 @DefaultV1Recipe.register(
@@ -65,9 +87,9 @@ class CrisisPolicy(Policy):
         intent = (tracker.latest_message.intent if tracker.latest_message else None) or {}
         just_heard = tracker.latest_action_name == ACTION_LISTEN_NAME
         if just_heard and intent.get("name") == CRISIS_INTENT:
-            category = intent.get("crisis_category") or UNSPECIFIED
-            return CRISIS_RESPONSE, [SlotSet("crisis_category", category),
-                                     SlotSet("crisis_locale", configured_locale())]
+            return CRISIS_RESPONSE, crisis_events(tracker, intent.get("crisis_category") or UNSPECIFIED)
+        if just_heard and phq9_item9_positive(tracker):
+            return CRISIS_RESPONSE, crisis_events(tracker, PHQ9_CATEGORY)
         state = handoff_state(tracker.events)
         if state not in (REQUESTED, TAKEN) or intent.get("name") == CRISIS_INTENT:
             return None, []

@@ -61,3 +61,72 @@ class OutboxMessage(Base):
     last_error = Column(Text)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     delivered_at = Column(DateTime(timezone=True))
+
+
+class Journey(Base):
+    """A person's IPT journey (keyed by conversation id): phase, activity in progress, focus, goals.
+
+    `draft`, `paused`, `done`, `screening`, `ending`, `goals` and `phase_dates` hold JSON.
+    """
+
+    __tablename__ = "journey"
+
+    id = Column(Integer, primary_key=True)
+    sender_id = Column(String(255), nullable=False, unique=True)
+    display_name = Column(String(80))
+    phase = Column(String(16), nullable=False, default="initial", index=True)
+    activity = Column(String(32))
+    step = Column(String(40))
+    retries = Column(Integer, nullable=False, default=0)
+    draft = Column(Text, nullable=False, default="{}")
+    paused = Column(Text)
+    done = Column(Text, nullable=False, default="[]")
+    screening = Column(Text, nullable=False, default="{}")
+    focus = Column(String(32), index=True)
+    second_focus = Column(String(32))
+    dispute_stage = Column(String(16))
+    formulation = Column(Text)
+    goals = Column(Text, nullable=False, default="[]")
+    ending = Column(Text, nullable=False, default="{}")
+    weeks_planned = Column(Integer, nullable=False, default=12)
+    week = Column(Integer, nullable=False, default=0)
+    phase_dates = Column(Text, nullable=False, default="{}")
+    image_token = Column(String(64), unique=True)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class JourneyPerson(Base):
+    """One person in the interpersonal inventory."""
+
+    __tablename__ = "journey_person"
+
+    id = Column(Integer, primary_key=True)
+    journey_id = Column(Integer, ForeignKey("journey.id", ondelete="CASCADE"), nullable=False, index=True)
+    position = Column(Integer, nullable=False, default=0)
+    name = Column(String(80), nullable=False)
+    relationship = Column(Text)
+    closeness = Column(String(16))
+    contact = Column(Text)
+    good = Column(Text)
+    hard = Column(Text)
+    change = Column(Text)
+    supported = Column(String(16))
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class JourneyCheckin(Base):
+    """A mood check-in: initial (with the optional PHQ-9) or weekly (with the exercise answers)."""
+
+    __tablename__ = "journey_checkin"
+
+    id = Column(Integer, primary_key=True)
+    journey_id = Column(Integer, ForeignKey("journey.id", ondelete="CASCADE"), nullable=False, index=True)
+    kind = Column(String(16), nullable=False)
+    week = Column(Integer, nullable=False, default=0)
+    mood = Column(Integer)
+    phq9 = Column(Text)  # JSON list of nine 0–3 answers (null where skipped)
+    phq9_total = Column(Integer)
+    details = Column(Text, nullable=False, default="{}")
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 from sqlalchemy import delete, inspect, select, text, update
 
 from bot.store.db import session_scope
-from bot.store.models import Handoff, OutboxMessage, Person, utcnow
+from bot.store.models import Handoff, Journey, OutboxMessage, Person, utcnow
 
 # Rasa's SQLTrackerStore keeps transcripts in its `events` table, in the same database.
 COUNT_TRACKER_EVENTS = text("SELECT COUNT(*) FROM events WHERE sender_id = :sender_id")
@@ -135,8 +135,9 @@ class AppStore:
             ).scalars():
                 row.person_id = None
                 row.message = "[deleted at the person's request]"
+            journeys = session.execute(delete(Journey).where(Journey.sender_id == sender_id))  # cascades
             result = session.execute(delete(Person).where(Person.sender_id == sender_id))
-            return result.rowcount or 0
+            return (result.rowcount or 0) + (journeys.rowcount or 0)
 
     # --- crisis hand-offs -------------------------------------------------------------------
 

@@ -1,0 +1,142 @@
+"""The guided journey's actions: thin wrappers that call bot.journey.service and send its replies.
+
+Every journey activity runs in one form, `journey_form`, with one slot, `journey_answer`; the
+engine (bot/journey/engine.py) decides what to ask next and reads the answers. `GuidedFormValidation`
+is the shared base: it tells answers from interruptions and hands retries, skips and the end of an
+activity to the engine.
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.conversation import latest_text
+from bot.journey.engine import Reply
+from bot.journey.interruptions import is_interruption
+from bot.journey.service import JourneyService
+
+FORM = "journey_form"
+ANSWER_SLOT = "journey_answer"
+STEP_SLOT = "journey_step"
+PENDING_SLOT = "journey_pending"
+
+
+def send(dispatcher: CollectingDispatcher, replies: List[Reply]) -> None:
+    for reply in replies:
+        dispatcher.utter_message(response=reply.response, buttons=reply.buttons, image=reply.image,
+                                 **reply.variables)
+
+
+def latest_intent(tracker: Tracker) -> tuple[Optional[str], float]:
+    intent = (tracker.latest_message or {}).get("intent") or {}
+    return intent.get("name"), float(intent.get("confidence") or 0.0)
+
+
+async def run_service(method: str, *args: Any) -> Any:
+    """Journey calls touch the database: run them off the event loop."""
+    return await asyncio.to_thread(getattr(JourneyService(), method), *args)
+
+
+class ActionJourneyBegin(Action):
+    """Starts or resumes what the person asked for; `journey_pending` tells the rules to run the form."""
+
+    def name(self) -> Text:
+        return "action_journey_begin"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict]:
+        replies, pending = await run_service("begin", tracker.sender_id, latest_intent(tracker)[0])
+        send(dispatcher, replies)
+        return [SlotSet(PENDING_SLOT, pending), SlotSet(ANSWER_SLOT, None)]
+
+
+class ActionAskJourneyAnswer(Action):
+    """Asks the current step's question and records which step it is (the crisis policy reads it)."""
+
+    def name(self) -> Text:
+        return "action_ask_journey_answer"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict]:
+        replies, step = await run_service("ask", tracker.sender_id)
+        send(dispatcher, replies)
+        return [SlotSet(STEP_SLOT, step)]
+
+
+class GuidedFormValidation(FormValidationAction):
+    """What every guided form shares: answers go to the engine, which asks again with an example
+    (twice), offers to skip, and says when the activity is over; questions and commands in the
+    middle are left to the rules (the form resumes after them); "stop" is a rule too."""
+
+    answer_slot = ANSWER_SLOT
+
+    async def extract_journey_answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                     domain: DomainDict) -> Dict[Text, Any]:
+        if tracker.get_slot("requested_slot") != self.answer_slot or tracker.latest_action_name != "action_listen":
+            return {}  # activation, or coming back after an interruption: nothing new to read
+        text = latest_text(tracker)
+        intent, confidence = latest_intent(tracker)
+        step = await run_service("current_step_object", tracker.sender_id)
+        if is_interruption(text, intent, confidence, step):
+            return {}
+        return {self.answer_slot: text}
+
+    async def validate_journey_answer(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                      domain: DomainDict) -> Dict[Text, Any]:
+        turn = await run_service("answer", tracker.sender_id, str(value), latest_intent(tracker)[0])
+        send(dispatcher, turn.replies)
+        if turn.finished:
+            return {self.answer_slot: None, "requested_slot": None, STEP_SLOT: None}
+        return {self.answer_slot: None}
+
+
+class ValidateJourneyForm(GuidedFormValidation):
+    def name(self) -> Text:
+        return "validate_journey_form"
+
+
+class JourneyReplyAction(Action):
+    """Sends what one read-only journey operation returns (status, people, focus ...)."""
+
+    action_name = ""
+    operation = ""
+
+    def name(self) -> Text:
+        return self.action_name
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict]:
+        send(dispatcher, await run_service("read_only", tracker.sender_id, self.operation))
+        return []
+
+
+class ActionJourneyStatus(JourneyReplyAction):
+    action_name, operation = "action_journey_status", "status"
+
+
+class ActionJourneyNext(JourneyReplyAction):
+    action_name, operation = "action_journey_next", "next_offer"
+
+
+class ActionJourneyPeople(JourneyReplyAction):
+    action_name, operation = "action_journey_people", "people_replies"
+
+
+class ActionJourneyFocus(JourneyReplyAction):
+    action_name, operation = "action_journey_focus", "focus_replies"
+
+
+class ActionJourneyWelcome(JourneyReplyAction):
+    action_name, operation = "action_journey_welcome", "welcome"
+
+
+class ActionJourneyStop(JourneyReplyAction):
+    """Leaves the form cleanly; the answers so far stay saved and "continue" resumes them."""
+
+    action_name, operation = "action_journey_stop", "stop"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict]:
+        await super().run(dispatcher, tracker, domain)
+        return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet(STEP_SLOT, None)]

@@ -1,0 +1,422 @@
+"""The guided journey as a small state machine over `JourneyState`.
+
+An *activity* (the mood check-in, the inventory, the screening, ...) is a list of steps (steps.py).
+The engine asks the first step that applies and has no answer yet, reads answers (asking again with
+an example twice, then letting the person skip), runs the activity's finish when nothing is left,
+and moves between the IPT phases. It returns `Reply` objects naming domain responses: the texts
+live in the domain, the engine passes variables. It knows nothing about Rasa or the database.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from bot.journey import phq9, problem_areas, steps
+from bot.journey.answers import Unclear, is_skip
+from bot.journey.inventory import MAX_PEOPLE, people_text
+from bot.journey.state import COMPLETED, INITIAL, MIDDLE, TERMINATION, CheckinEntry, JourneyState, PersonEntry
+from bot.journey.steps import Step
+
+MAX_RETRIES = 2
+INITIAL_ACTIVITIES = ("checkin", "inventory", "screening", "formulation")
+# Activities that can interrupt another one, which then resumes where it was.
+DETOURS = ("edit_person", "remove_person", "start_over", "inventory")
+COMMANDS = {  # what a begin-intent asks for
+    "start_journey": "next", "continue_journey": "next", "start_inventory": "inventory",
+    "edit_person": "edit_person", "remove_person": "remove_person", "start_over": "start_over",
+    "finish_journey": "ending",
+}
+
+
+@dataclass
+class Reply:
+    """One message: a domain response by name, with its variables and any extra buttons or image."""
+
+    response: str
+    variables: dict[str, Any] = field(default_factory=dict)
+    buttons: Optional[list[dict[str, str]]] = None
+    image: Optional[str] = None
+
+
+@dataclass
+class Turn:
+    """What one answer produced: the replies, and whether the current activity is over (form ends)."""
+
+    replies: list[Reply]
+    finished: bool = False
+
+
+def today() -> str:
+    return datetime.now(timezone.utc).date().isoformat()
+
+
+class Journey:
+    """Operations on one person's journey. `image_url` turns the image token into a URL (or None)."""
+
+    def __init__(self, state: JourneyState, image_url=None) -> None:
+        self.state = state
+        self.image_url = image_url or (lambda token: None)
+
+    # ----------------------------------------------------------------- starting and resuming
+    def begin(self, command: str) -> list[Reply]:
+        """Start (or resume) an activity for a command; the form runs while `pending`."""
+        state, replies = self.state, []
+        state.phase_dates.setdefault(INITIAL, today())
+        if command == "next" and state.activity:
+            return [Reply("utter_journey/resume", {"where": steps.LABELS[state.activity]})]
+        if command == "next":
+            command = self.next_activity() or ""
+            if not command:
+                return [Reply("utter_journey/nothing_now" if state.phase == MIDDLE else "utter_journey/completed",
+                              self.variables())]
+            if command == "checkin" and not state.done:
+                replies += [Reply("utter_journey/phase_initial"), Reply("utter_journey/phase_initial_steps")]
+        if command in ("edit_person", "remove_person") and not state.people:
+            return replies + [Reply("utter_journey/no_people")]
+        if command == "inventory" and len(state.people) >= MAX_PEOPLE:
+            return replies + [Reply("utter_journey/inventory_full", self.variables())]
+        if command == "ending" and state.phase == COMPLETED:
+            return replies + [Reply("utter_journey/completed", self.variables())]
+        if state.activity == command:
+            return replies + [Reply("utter_journey/resume", {"where": steps.LABELS[command]})]
+        if state.activity and command in DETOURS:
+            state.paused = {"activity": state.activity, "draft": state.draft, "retries": state.retries}
+        elif state.activity:  # leave the unfinished activity (its answers so far are dropped)
+            state.paused = None
+        self._enter(command)
+        if command == "ending" and state.phase != TERMINATION:
+            state.draft["early"] = True
+        return replies
+
+    @property
+    def pending(self) -> bool:
+        return self.state.activity is not None
+
+    def next_activity(self) -> Optional[str]:
+        state = self.state
+        if state.phase == INITIAL:
+            return next((a for a in INITIAL_ACTIVITIES if a not in state.done), None)
+        if state.phase == MIDDLE:
+            if state.week >= state.weeks_planned:
+                return "ending"
+            return "weekly"
+        if state.phase == TERMINATION:
+            return "ending"
+        return None
+
+    def _enter(self, activity: str) -> None:
+        self.state.activity, self.state.draft, self.state.retries = activity, {}, 0
+        self.state.step = None
+
+    # ----------------------------------------------------------------- asking and answering
+    def current_step(self) -> Optional[Step]:
+        if not self.state.activity:
+            return None
+        for step in steps.ACTIVITIES[self.state.activity]:
+            if step.key not in self.state.draft and step.applies(self.state):
+                return step
+        return None
+
+    def ask(self) -> list[Reply]:
+        """The question for the current step (with its buttons), or nothing if the activity is over."""
+        step = self.current_step()
+        if step is None:
+            return []
+        self.state.step = step.key
+        replies = [Reply(name, self.variables()) for name in step.preamble(self.state)]
+        replies.append(Reply(step.response_for(self.state), self.variables(), step.buttons_for(self.state)))
+        return replies
+
+    def answer(self, text: str, intent: Optional[str] = None) -> Turn:
+        """Read an answer to the current step, save it in the draft, and run what follows."""
+        step = self.current_step()
+        if step is None:
+            return Turn(self._finish_activity(), finished=True)
+        if is_skip(text) and (step.optional or self.state.retries >= MAX_RETRIES):
+            replies = [Reply("utter_journey/skipped")]
+            replies += self._store(step, None, skipped=True)
+        else:
+            try:
+                value = step.read(text, intent, self.state)
+            except Unclear as unclear:
+                return Turn(self._unclear(step, unclear.kind))
+            replies = self._store(step, value)
+        if self.current_step() is None:
+            replies += self._finish_activity()
+            return Turn(replies, finished=self.state.activity is None)
+        return Turn(replies)
+
+    def _unclear(self, step: Step, kind: str) -> list[Reply]:
+        self.state.retries += 1
+        if self.state.retries > MAX_RETRIES:
+            return [Reply("utter_journey/skipped_unclear")] + self._store(step, None, skipped=True) + (
+                self._finish_activity() if self.current_step() is None else [])
+        replies = [Reply(f"utter_journey/retry_{kind}", self.variables())]
+        if self.state.retries == MAX_RETRIES or step.optional:
+            replies.append(Reply("utter_journey/can_skip"))
+        return replies
+
+    def _store(self, step: Step, value: Any, skipped: bool = False) -> list[Reply]:
+        self.state.draft[step.key] = value
+        self.state.retries = 0
+        hook = getattr(self, f"_after_{step.key}", None)
+        return hook(value, skipped) if hook else []
+
+    # ----------------------------------------------------------------- step hooks
+    def _after_person_name(self, value: Any, skipped: bool) -> list[Reply]:
+        if skipped or not value:  # no name, no person: go to "add someone else?"
+            for key in steps.PERSON_KEYS:
+                self.state.draft[key] = None
+        return []
+
+    def _after_person_supported(self, value: Any, skipped: bool) -> list[Reply]:
+        draft = self.state.draft
+        if not draft.get("person_name"):
+            return []
+        self.state.people.append(PersonEntry(
+            name=draft["person_name"], relationship=draft.get("person_relationship"),
+            closeness=draft.get("person_closeness"), contact=draft.get("person_contact"),
+            good=draft.get("person_good"), hard=draft.get("person_hard"), change=draft.get("person_change"),
+            supported=value))
+        return [Reply("utter_journey/person_added", self.variables(person=draft["person_name"]))]
+
+    def _after_inventory_more(self, value: Any, skipped: bool) -> list[Reply]:
+        if value:
+            for key in (*steps.PERSON_KEYS, "inventory_more"):
+                self.state.draft.pop(key, None)
+        return []
+
+    def _after_confirm_start_over(self, value: Any, skipped: bool) -> list[Reply]:
+        return []
+
+    # ----------------------------------------------------------------- finishing activities
+    def _finish_activity(self) -> list[Reply]:
+        activity = self.state.activity
+        finish = getattr(self, f"_finish_{activity}")
+        self.state.activity, self.state.step, self.state.retries = None, None, 0
+        draft, self.state.draft = self.state.draft, {}
+        replies = finish(draft)
+        if activity not in self.state.done and activity in (*INITIAL_ACTIVITIES, "ending"):
+            self.state.done.append(activity)
+        if self.state.paused and activity in DETOURS and self.state.activity is None:
+            paused, self.state.paused = self.state.paused, None
+            self.state.activity, self.state.draft = paused["activity"], paused["draft"]
+            self.state.retries = paused.get("retries", 0)
+            replies.append(Reply("utter_journey/back_to", {"where": steps.LABELS[self.state.activity]}))
+        return replies
+
+    def _finish_checkin(self, draft: dict[str, Any]) -> list[Reply]:
+        scores = [draft.get(key) for key in phq9.ITEMS] if draft.get("phq9_offer") else None
+        total = phq9.total(scores) if scores else None
+        if draft.get("name"):
+            self.state.display_name = draft["name"]
+        self.state.checkins.append(CheckinEntry(kind="initial", mood=draft.get("mood"), phq9=scores,
+                                                phq9_total=total, at=datetime.now(timezone.utc)))
+        replies = [Reply("utter_journey/mood_noted", self.variables())] if draft.get("mood") is not None else []
+        if total is not None:
+            replies += [Reply("utter_journey/phq9_result", {"total": total}),
+                        Reply(f"utter_journey/phq9_band_{phq9.band(total)}"),
+                        Reply("utter_journey/not_a_diagnosis")]
+        elif scores:
+            replies.append(Reply("utter_journey/phq9_incomplete"))
+        return replies + [Reply("utter_journey/depression_treatable"), Reply("utter_journey/sick_role")]
+
+    def _finish_inventory(self, draft: dict[str, Any]) -> list[Reply]:
+        if len(self.state.people) >= MAX_PEOPLE:
+            return [Reply("utter_journey/inventory_full", self.variables())] + self.people_replies()
+        return self.people_replies()
+
+    def _finish_screening(self, draft: dict[str, Any]) -> list[Reply]:
+        self.state.screening = {key: draft.get(key) for key in problem_areas.SCREENING}
+        focus = draft.get("focus")
+        if focus == "not_sure" or not focus:
+            focus = self.area_scores()[0].area
+        second = draft.get("second_focus")
+        self.state.focus = focus
+        self.state.second_focus = second if second in problem_areas.AREAS and second != focus else None
+        self.state.dispute_stage = draft.get("dispute_stage") if problem_areas.DISPUTE in (
+            self.state.focus, self.state.second_focus) else None
+        replies = [Reply("utter_journey/focus_chosen", self.variables()),
+                   Reply(f"utter_journey/area_{self.state.focus}")]
+        if self.state.dispute_stage:
+            replies.append(Reply(f"utter_journey/stage_{self.state.dispute_stage}"))
+        return replies
+
+    def _finish_formulation(self, draft: dict[str, Any]) -> list[Reply]:
+        self.state.formulation = self.formulation_text() + (
+            f" Their own words: {draft['formulation_change']}" if draft.get("formulation_change") else "")
+        self.state.goals = [g for g in (draft.get("goal_1"), draft.get("goal_2"), draft.get("goal_3")) if g]
+        self.state.phase = MIDDLE
+        self.state.phase_dates[MIDDLE] = today()
+        return [Reply("utter_journey/goals_saved", self.variables()),
+                Reply("utter_journey/phase_middle"), Reply("utter_journey/phase_middle_weekly", self.variables())]
+
+    def _finish_weekly(self, draft: dict[str, Any]) -> list[Reply]:
+        state = self.state
+        previous = self.last_mood()
+        exercise = self.exercise()
+        state.week += 1
+        state.checkins.append(CheckinEntry(
+            kind="weekly", week=state.week, mood=draft.get("week_mood"), at=datetime.now(timezone.utc),
+            details={key: draft.get(key) for key in ("review_step", "week_events", "week_link", "exercise_1",
+                                                        "exercise_2", "between_step")} | {"exercise": exercise}))
+        replies = [Reply("utter_journey/week_saved", self.variables())]
+        mood = draft.get("week_mood")
+        if mood is not None and previous is not None:
+            trend = "up" if mood > previous else "down" if mood < previous else "same"
+            replies.append(Reply(f"utter_journey/mood_{trend}", self.variables(previous=previous)))
+        if draft.get("between_step"):
+            replies.append(Reply("utter_journey/step_saved", self.variables()))
+        if state.week >= state.weeks_planned:
+            state.phase = TERMINATION
+            state.phase_dates[TERMINATION] = today()
+            replies.append(Reply("utter_journey/phase_termination"))
+        return replies
+
+    def _finish_ending(self, draft: dict[str, Any]) -> list[Reply]:
+        if draft.get("ending_confirm") is False:
+            return [Reply("utter_journey/ending_not_now")]
+        self.state.ending = {k: draft.get(k) for k in ("ending_helped", "ending_signs", "ending_plan")}
+        self.state.phase = COMPLETED
+        self.state.phase_dates[COMPLETED] = today()
+        return [Reply("utter_journey/ending_saved", self.variables()), Reply("utter_journey/keep_going"),
+                Reply("utter_journey/endings")]
+
+    def _finish_edit_person(self, draft: dict[str, Any]) -> list[Reply]:
+        person = self.state.person_named(draft.get("pick_person") or "")
+        field_name, value = draft.get("pick_field"), draft.get("new_value")
+        if not person or not field_name or value is None:
+            return [Reply("utter_journey/nothing_changed")]
+        setattr(person, steps.PERSON_FIELDS[field_name], value)
+        return [Reply("utter_journey/person_updated", self.variables(person=person.name))]
+
+    def _finish_remove_person(self, draft: dict[str, Any]) -> list[Reply]:
+        person = self.state.person_named(draft.get("pick_person") or "")
+        if not person or not draft.get("confirm_remove"):
+            return [Reply("utter_journey/nothing_changed")]
+        self.state.people.remove(person)
+        if person.id is not None:
+            self.state.removed_people.append(person.id)
+        return [Reply("utter_journey/person_removed", self.variables(person=person.name))]
+
+    def _finish_start_over(self, draft: dict[str, Any]) -> list[Reply]:
+        if not draft.get("confirm_start_over"):
+            return [Reply("utter_journey/nothing_changed")]
+        state = self.state
+        state.removed_people += [p.id for p in state.people if p.id is not None]
+        keep = {"sender_id": state.sender_id, "display_name": state.display_name, "image_token": state.image_token,
+                "created_at": state.created_at, "removed_people": state.removed_people}
+        fresh = JourneyState(**keep)
+        fresh.phase_dates[INITIAL] = today()
+        fresh.clear_checkins = True
+        self.state.__dict__.update(fresh.__dict__)
+        state.paused = None
+        return [Reply("utter_journey/started_over")]
+
+    # ----------------------------------------------------------------- questions anywhere
+    def stop(self) -> list[Reply]:
+        return [Reply("utter_journey/paused", self.variables())]
+
+    def status(self) -> list[Reply]:
+        state = self.state
+        if not state.started:
+            return [Reply("utter_journey/status_new")]
+        replies = [Reply(f"utter_journey/status_{state.phase}", self.variables())]
+        if state.activity:
+            replies.append(Reply("utter_journey/status_current", {"where": steps.LABELS[state.activity]}))
+        return replies + self.next_offer()
+
+    def next_offer(self) -> list[Reply]:
+        """What comes next, with a button to go on (after a finished activity, or when asked)."""
+        state = self.state
+        if state.activity:
+            return [Reply("utter_journey/offer_continue", {"where": steps.LABELS[state.activity]})]
+        upcoming = self.next_activity()
+        if upcoming is None:
+            return [Reply("utter_journey/nothing_now" if state.phase == MIDDLE else "utter_journey/completed",
+                          self.variables())]
+        return [Reply(f"utter_journey/offer_{upcoming}", self.variables())]
+
+    def people_replies(self) -> list[Reply]:
+        if not self.state.people:
+            return [Reply("utter_journey/no_people")]
+        url = self.image_url(self.state.image_token)
+        replies = [Reply("utter_journey/people", self.variables())]
+        if url:
+            replies.append(Reply("utter_journey/people_picture", image=url))
+        return replies
+
+    def focus_replies(self) -> list[Reply]:
+        if not self.state.focus:
+            return [Reply("utter_journey/no_focus")]
+        replies = [Reply("utter_journey/focus", self.variables())]
+        if self.state.goals:
+            replies.append(Reply("utter_journey/goals", self.variables()))
+        return replies
+
+    def welcome(self) -> list[Reply]:
+        if not self.state.started:
+            return []
+        name = "_named" if self.state.display_name else ""
+        where = steps.LABELS[self.state.activity] if self.state.activity else steps.PHASE_LABELS[self.state.phase]
+        return [Reply(f"utter_journey/welcome_back{name}", self.variables(where=where))] + self.next_offer()
+
+    # ----------------------------------------------------------------- derived values
+    def area_scores(self) -> list[problem_areas.AreaScore]:
+        screening = {key: self.state.draft.get(key, self.state.screening.get(key)) for key in problem_areas.SCREENING}
+        return problem_areas.score(screening, self.state.people)
+
+    def last_mood(self) -> Optional[int]:
+        return next((c.mood for c in reversed(self.state.checkins) if c.mood is not None), None)
+
+    def exercise(self) -> str:
+        from bot.journey.exercises import exercise_for
+
+        return exercise_for(self.state.focus or problem_areas.DEFICITS, self.state.week)
+
+    def formulation_text(self) -> str:
+        state = self.state
+        focus = problem_areas.LABELS.get(state.focus or "", "the people in your life").lower()
+        second = f", and also {problem_areas.LABELS[state.second_focus].lower()}" if state.second_focus else ""
+        mood = self.last_mood()
+        mood_part = f"Your mood has been around {mood} out of 10. " if mood is not None else ""
+        return (f"{mood_part}Much of what you shared points to {focus}{second}. In IPT we work on that area, "
+                "because mood and relationships affect each other: as things change there, mood often lifts.")
+
+    def variables(self, **extra: Any) -> dict[str, Any]:
+        """Values the journey responses may use ({name}, {count}, {people}, {focus} ...)."""
+        state = self.state
+        draft_person = state.draft.get("person_name") or state.draft.get("pick_person")
+        moods = [str(c.mood) for c in state.checkins if c.mood is not None]
+        values = {
+            "name": state.display_name or "",
+            "count": len(state.people),
+            "max_people": MAX_PEOPLE,
+            "person": draft_person or "this person",
+            "people": people_text(state.people),
+            "names": ", ".join(p.name for p in state.people) or "the people in your life",
+            "focus": problem_areas.LABELS.get(state.focus or "", "not chosen yet"),
+            "stage": (state.dispute_stage or "").replace("_", " "),
+            "goals": "\n".join(f"• {g}" for g in state.goals) or "none yet",
+            "formulation": state.formulation or self.formulation_text(),
+            "scores": problem_areas.summary(self.area_scores()),
+            "mood": self.last_mood() if self.last_mood() is not None else "not given",
+            "moods": " → ".join(moods) or "none recorded",
+            "week": state.week,
+            "weeks_planned": state.weeks_planned,
+            "weeks_left": max(state.weeks_planned - state.week, 0),
+            "last_step": self.last_between_step() or "",
+            "between_step": self.last_between_step() or "",
+            "phase": steps.PHASE_LABELS[state.phase],
+            "done": ", ".join(steps.LABELS[a] for a in state.done) or "nothing yet",
+            "signs": state.ending.get("ending_signs") or "",
+            "plan": state.ending.get("ending_plan") or "",
+        }
+        values.update(extra)
+        return values
+
+    def last_between_step(self) -> Optional[str]:
+        return next((c.details.get("between_step") for c in reversed(self.state.checkins)
+                     if c.kind == "weekly" and c.details.get("between_step")), None)
+

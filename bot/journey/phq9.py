@@ -1,0 +1,54 @@
+"""The PHQ-9 (Kroenke, Spitzer & Williams, 2001): item keys, answers, total and severity band.
+
+The item wording lives in the domain (`utter_journey_ask_phq9_<n>`); here is only the scoring.
+A band describes the score; it is not a diagnosis, and the replies say so.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+from bot.journey.answers import Unclear, normalise, parse_choice
+
+ITEMS = tuple(f"phq9_{n}" for n in range(1, 10))
+SELF_HARM_ITEM = "phq9_9"
+ANSWERS = {
+    "0": ("not at all", "never", "none", "no", "zero", "0 not at all"),
+    "1": ("several days", "some days", "a few days", "sometimes", "one", "1 several days"),
+    "2": ("more than half the days", "more than half", "most days", "often", "two", "2 more than half the days"),
+    "3": ("nearly every day", "every day", "almost every day", "all the time", "always", "daily", "three",
+          "3 nearly every day"),
+}
+# (upper bound inclusive, band key) per the PHQ-9 scoring instructions.
+BANDS = ((4, "minimal"), (9, "mild"), (14, "moderate"), (19, "moderately_severe"), (27, "severe"))
+
+
+def parse_answer(text: str) -> int:
+    """0–3 from "2", "several days", "most days" ...; raises `Unclear("phq")` otherwise."""
+    value = normalise(text)
+    if value in {"0", "1", "2", "3"}:
+        return int(value)
+    try:
+        return int(parse_choice(value, {key: synonyms for key, synonyms in ANSWERS.items()}, "phq"))
+    except Unclear:
+        raise Unclear("phq") from None
+
+
+def answer_or_none(text: str) -> Optional[int]:
+    try:
+        return parse_answer(text)
+    except Unclear:
+        return None
+
+
+def total(scores: Sequence[Optional[int]]) -> Optional[int]:
+    """The sum of nine answered items; None when any item is missing (a partial PHQ-9 is not scored)."""
+    if len(scores) != len(ITEMS) or any(score is None for score in scores):
+        return None
+    return sum(scores)  # type: ignore[arg-type]
+
+
+def band(score: int) -> str:
+    for upper, key in BANDS:
+        if score <= upper:
+            return key
+    raise ValueError(f"PHQ-9 total out of range: {score}")

@@ -1,0 +1,221 @@
+"""The steps of each journey activity: what is asked, how the answer is read, when a step applies.
+
+A step is asked with the domain response `utter_journey_ask_<key>` unless it names another one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Union
+
+from bot.journey import answers, exercises, phq9, problem_areas
+from bot.journey.inventory import CLOSENESS, MAX_PEOPLE, SUPPORTED
+from bot.journey.state import JourneyState
+
+LABELS = {
+    "checkin": "the mood check-in",
+    "inventory": "the people in your life (the interpersonal inventory)",
+    "screening": "finding your focus (the problem areas)",
+    "formulation": "your summary and goals",
+    "weekly": "the weekly check-in",
+    "ending": "the ending review",
+    "edit_person": "changing someone's details",
+    "remove_person": "removing someone from your list",
+    "start_over": "starting over",
+}
+PHASE_LABELS = {"initial": "the first phase (getting started)", "middle": "the middle phase (working on your focus)",
+                "termination": "the last phase (ending well)", "completed": "the end of the program"}
+PERSON_KEYS = ("person_name", "person_relationship", "person_closeness", "person_contact", "person_good",
+               "person_hard", "person_change", "person_supported")
+# The details a person can edit, as the answer names them -> the PersonEntry attribute.
+PERSON_FIELDS = {"name": "name", "relationship": "relationship", "closeness": "closeness", "contact": "contact",
+                 "good": "good", "hard": "hard", "change": "change", "supported": "supported"}
+FIELD_SYNONYMS = {
+    "name": ("name", "their name", "nickname"), "relationship": ("relationship", "who they are", "relation"),
+    "closeness": ("closeness", "circle", "how close"), "contact": ("contact", "how often", "in touch"),
+    "good": ("good", "what is good", "what's good", "the good"), "hard": ("hard", "what is hard", "what's hard"),
+    "change": ("change", "what to change", "what i'd change"), "supported": ("supported", "support"),
+}
+NO_SECOND = ("none", "no", "just one", "only one", "no thanks", "no second", "nothing else", "one is enough")
+NOT_SURE = ("not sure", "i'm not sure", "unsure", "you choose", "you pick", "whatever you think", "don't know",
+            "i don't know", "dont know")
+
+Dynamic = Callable[[JourneyState], Any]
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    kind: str  # text, name, number, phq, yes_no, choice
+    optional: bool = False
+    when: Optional[Callable[[JourneyState], bool]] = None
+    options: Optional[Union[dict, Dynamic]] = None  # for choices: key -> synonyms
+    response: Optional[Dynamic] = None  # the ask response name, when not utter_journey_ask_<key>
+    buttons: Optional[Dynamic] = None  # buttons that depend on the person's answers
+    before: Optional[Dynamic] = None  # responses sent just before the question
+
+    def applies(self, state: JourneyState) -> bool:
+        return self.when is None or bool(self.when(state))
+
+    def response_for(self, state: JourneyState) -> str:
+        return self.response(state) if self.response else f"utter_journey/ask_{self.key}"
+
+    def buttons_for(self, state: JourneyState) -> Optional[list[dict[str, str]]]:
+        return self.buttons(state) if self.buttons else None
+
+    def preamble(self, state: JourneyState) -> list[str]:
+        return list(self.before(state)) if self.before else []
+
+    def read(self, text: str, intent: Optional[str], state: JourneyState) -> Any:
+        kind = self.kind_for(state)
+        if kind == "text":
+            return answers.clean_text(text)
+        if kind == "name":
+            return answers.clean_name(text)
+        if kind == "number":
+            return answers.parse_number(text, 0, 10)
+        if kind == "phq":
+            return phq9.parse_answer(text)
+        if kind == "yes_no":
+            return answers.parse_yes_no(text, intent)
+        options = self.options(state) if callable(self.options) else self.options
+        return answers.parse_choice(text, options or {})
+
+    def kind_for(self, state: JourneyState) -> str:
+        if self.key == "new_value":
+            return {"name": "name", "closeness": "choice", "supported": "choice"}.get(
+                state.draft.get("pick_field"), "text")
+        return self.kind
+
+
+def _draft(key: str, value: Any = True) -> Callable[[JourneyState], bool]:
+    return lambda state: state.draft.get(key) == value
+
+
+def _button(title: str, payload: Optional[str] = None) -> dict[str, str]:
+    return {"title": title, "payload": payload or title}
+
+
+def _focus_buttons(state: JourneyState) -> list[dict[str, str]]:
+    from bot.journey.engine import Journey
+
+    ranked = Journey(state).area_scores()
+    return [_button(s.label, s.area.replace("_", " ")) for s in ranked] + [_button("I'm not sure", "not sure")]
+
+
+def _focus_options(state: JourneyState) -> dict:
+    return {**problem_areas.SYNONYMS, "not_sure": NOT_SURE}
+
+
+def _second_options(state: JourneyState) -> dict:
+    others = {a: s for a, s in problem_areas.SYNONYMS.items() if a != state.draft.get("focus")}
+    return {**others, "none": NO_SECOND}
+
+
+def _second_buttons(state: JourneyState) -> list[dict[str, str]]:
+    return [_button(problem_areas.LABELS[a], a.replace("_", " ")) for a in problem_areas.AREAS
+            if a != state.draft.get("focus")] + [_button("No, just one", "none")]
+
+
+def _people_options(state: JourneyState) -> dict:
+    return {p.name: (p.name.lower(),) for p in state.people}
+
+
+def _people_buttons(state: JourneyState) -> list[dict[str, str]]:
+    return [_button(p.name) for p in state.people]
+
+
+def _new_value_options(state: JourneyState) -> dict:
+    return CLOSENESS if state.draft.get("pick_field") == "closeness" else SUPPORTED
+
+
+def _disputed(state: JourneyState) -> bool:
+    return problem_areas.DISPUTE in (state.draft.get("focus"), state.draft.get("second_focus"))
+
+
+def _focus_of(state: JourneyState) -> str:
+    return state.focus or problem_areas.DEFICITS
+
+
+def _exercise_prompt(n: int) -> Callable[[JourneyState], str]:
+    def response(state: JourneyState) -> str:
+        return exercises.prompt_response(exercises.exercise_for(_focus_of(state), state.week), n)
+    return response
+
+
+def _has_last_step(state: JourneyState) -> bool:
+    return any(c.kind == "weekly" and c.details.get("between_step") for c in state.checkins)
+
+
+PERSON_STEPS = (
+    Step("person_name", "name", when=lambda s: len(s.people) < MAX_PEOPLE,
+         response=lambda s: "utter_journey/ask_person_name_first" if not s.people else "utter_journey/ask_person_name"),
+    Step("person_relationship", "text", optional=True),
+    Step("person_closeness", "choice", options=CLOSENESS),
+    Step("person_contact", "text", optional=True),
+    Step("person_good", "text", optional=True),
+    Step("person_hard", "text", optional=True),
+    Step("person_change", "text", optional=True),
+    Step("person_supported", "choice", options=SUPPORTED),
+)
+
+ACTIVITIES: dict[str, tuple[Step, ...]] = {
+    "checkin": (
+        Step("name", "name", optional=True, when=lambda s: not s.display_name and "checkin" not in s.done),
+        Step("mood", "number"),
+        Step("phq9_offer", "yes_no"),
+        *(Step(item, "phq", when=_draft("phq9_offer"), response=lambda s, i=item: f"utter_journey/ask_{i}")
+          for item in phq9.ITEMS),
+    ),
+    "inventory": (
+        *PERSON_STEPS,
+        Step("inventory_more", "yes_no", when=lambda s: len(s.people) < MAX_PEOPLE,
+             response=lambda s: "utter_journey/ask_inventory_more" if len(s.people) >= 3
+             else "utter_journey/ask_inventory_more_suggest"),
+    ),
+    "screening": (
+        Step("screen_loss", "yes_no"),
+        Step("screen_dispute", "yes_no"),
+        Step("screen_transition", "yes_no"),
+        Step("screen_isolation", "yes_no"),
+        Step("focus", "choice", options=_focus_options, buttons=_focus_buttons,
+             before=lambda s: ["utter_journey/scores"]),
+        Step("second_focus", "choice", optional=True, options=_second_options, buttons=_second_buttons),
+        Step("dispute_stage", "choice", options=problem_areas.DISPUTE_STAGES, when=_disputed),
+    ),
+    "formulation": (
+        Step("formulation_fit", "yes_no", before=lambda s: ["utter_journey/formulation"]),
+        Step("formulation_change", "text", optional=True, when=_draft("formulation_fit", False)),
+        Step("goal_1", "text", response=lambda s: f"utter_journey/ask_goal_1_{_focus_of(s)}"),
+        Step("goal_2", "text", optional=True),
+        Step("goal_3", "text", optional=True),
+    ),
+    "weekly": (
+        Step("review_step", "text", optional=True, when=_has_last_step),
+        Step("week_mood", "number"),
+        Step("week_events", "text", optional=True),
+        Step("week_link", "text", optional=True),
+        Step("exercise_1", "text", optional=True, response=_exercise_prompt(1)),
+        Step("exercise_2", "text", optional=True, response=_exercise_prompt(2)),
+        Step("between_step", "text", optional=True,
+             response=lambda s: f"utter_journey/ask_between_step_{_focus_of(s)}"),
+    ),
+    "ending": (
+        Step("ending_confirm", "yes_no", when=_draft("early")),
+        Step("ending_helped", "text", optional=True, when=lambda s: s.draft.get("ending_confirm") is not False,
+             before=lambda s: ["utter_journey/review"]),
+        Step("ending_signs", "text", optional=True, when=lambda s: s.draft.get("ending_confirm") is not False),
+        Step("ending_plan", "text", optional=True, when=lambda s: s.draft.get("ending_confirm") is not False),
+    ),
+    "edit_person": (
+        Step("pick_person", "choice", options=_people_options, buttons=_people_buttons),
+        Step("pick_field", "choice", options=FIELD_SYNONYMS),
+        Step("new_value", "text", options=_new_value_options,
+             response=lambda s: f"utter_journey/ask_new_value_{s.draft.get('pick_field')}"),
+    ),
+    "remove_person": (
+        Step("pick_person", "choice", options=_people_options, buttons=_people_buttons,
+             response=lambda s: "utter_journey/ask_remove_person"),
+        Step("confirm_remove", "yes_no"),
+    ),
+    "start_over": (Step("confirm_start_over", "yes_no"),),
+}
