@@ -129,7 +129,14 @@ class ActionJourneyFocus(JourneyReplyAction):
 
 
 class ActionJourneyWelcome(JourneyReplyAction):
+    """After the greeting: welcome back with where the person was, or (mid-step) a short hello."""
+
     action_name, operation = "action_journey_welcome", "welcome"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict]:
+        in_form = (tracker.active_loop or {}).get("name") == FORM
+        send(dispatcher, await run_service("read_only", tracker.sender_id, "hello_again" if in_form else "welcome"))
+        return []
 
 
 class ActionJourneyStop(JourneyReplyAction):

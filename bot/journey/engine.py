@@ -355,6 +355,12 @@ class Journey:
             replies.append(Reply("utter_journey/goals", self.variables()))
         return replies
 
+    def hello_again(self) -> list[Reply]:
+        """A greeting in the middle of a step: where we are (the form then asks its question again)."""
+        where = steps.LABELS.get(self.state.activity or "", steps.PHASE_LABELS[self.state.phase])
+        name = "_named" if self.state.display_name else ""
+        return [Reply(f"utter_journey/hello_again{name}", self.variables(where=where))]
+
     def welcome(self) -> list[Reply]:
         if not self.state.started:
             return []

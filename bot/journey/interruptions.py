@@ -16,7 +16,7 @@ from bot.journey.steps import Step
 INTERRUPTING_INTENTS = frozenset({
     "crisis", "ipt", "ipt_more", "learn_ipt", "help", "where_am_i", "show_people", "my_focus", "start_over",
     "stop", "goodbye", "request_human", "delete_my_data", "bot_challenge", "ask_privacy", "edit_person",
-    "remove_person", "start_inventory", "finish_journey",
+    "remove_person", "start_inventory", "finish_journey", "greet",
 })
 FREE_TEXT_CONFIDENCE = 0.8
 

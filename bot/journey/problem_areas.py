@@ -33,7 +33,7 @@ _QUESTION_TOPIC = {"screen_loss": "a death or loss", "screen_dispute": "conflict
                    "screen_transition": "a big change in your life", "screen_isolation": "feeling alone"}
 # Reason keys are rendered with `reason_text`; the inventory's words are quoted back.
 _LOSS_WORDS = ("died", "passed", "death", "lost", "miss", "funeral", "gone", "grief", "passed away")
-_CONFLICT_WORDS = ("argue", "argument", "fight", "conflict", "yell", "shout", "disagree", "criticis",
+_CONFLICT_WORDS = ("argu", "fight", "row ", "rows", "conflict", "yell", "shout", "disagree", "criticis",
                    "blame", "controlling", "doesn't listen", "don't listen", "won't listen", "tension")
 
 

@@ -147,7 +147,7 @@ def _has_last_step(state: JourneyState) -> bool:
 
 
 PERSON_STEPS = (
-    Step("person_name", "name", when=lambda s: len(s.people) < MAX_PEOPLE,
+    Step("person_name", "name", optional=True, when=lambda s: len(s.people) < MAX_PEOPLE,
          response=lambda s: "utter_journey/ask_person_name_first" if not s.people else "utter_journey/ask_person_name"),
     Step("person_relationship", "text", optional=True),
     Step("person_closeness", "choice", options=CLOSENESS),

@@ -25,7 +25,8 @@ async def test_crisis_handoff_records_the_handoff_and_opens_handoff_mode(databas
                                                                  "crisis_locale": "NZ"})
     dispatcher = CollectingDispatcher()
     events = await ActionCrisisHandoff().run(dispatcher, tracker, {})
-    assert events == [{"event": "slot", "timestamp": None, "name": "handoff_status", "value": "requested"}]
+    assert events == [{"event": "slot", "timestamp": None, "name": "handoff_status", "value": "requested"},
+                      {"event": "slot", "timestamp": None, "name": "journey_step", "value": None}]
     assert dispatcher.messages == []  # the resources were already sent by the domain responses
     [handoff] = database.list_handoffs("requested")
     assert (handoff.sender_id, handoff.channel, handoff.category, handoff.locale, handoff.message) == (

@@ -83,3 +83,32 @@ def test_a_crisis_found_only_by_diet_is_unspecified():
 
 def test_other_messages_are_left_to_the_other_policies():
     assert CrisisPolicy.next_action(tracker(UserUttered("hi", {"name": "greet"}))) == (None, [])
+
+
+def in_phq9_item9(answer: str) -> DialogueStateTracker:
+    from rasa.shared.core.events import ActiveLoop
+
+    return tracker(ActiveLoop("journey_form"), SlotSet("requested_slot", "journey_answer"),
+                   SlotSet("journey_step", "phq9_9"), ActionExecuted("journey_form"), ActionExecuted("action_listen"),
+                   UserUttered(answer, {"name": "nlu_fallback", "confidence": 0.3}))
+
+
+@pytest.mark.parametrize("answer", ["1", "several days", "More than half the days", "nearly every day"])
+def test_phq9_item9_above_zero_starts_the_crisis_reply_and_ends_the_form(answer):
+    from rasa.shared.core.events import ActiveLoop
+
+    action, events = CrisisPolicy.next_action(in_phq9_item9(answer))
+    assert action == "utter_crisis"
+    assert SlotSet("crisis_category", "suicide") in events
+    assert ActiveLoop(None) in events and SlotSet("requested_slot", None) in events
+
+
+@pytest.mark.parametrize("answer", ["0", "not at all", "what does this mean?"])
+def test_phq9_item9_at_zero_or_unclear_leaves_the_form_alone(answer):
+    assert CrisisPolicy.next_action(in_phq9_item9(answer)) == (None, [])
+
+
+def test_the_same_answer_to_another_item_is_not_a_crisis():
+    other = in_phq9_item9("nearly every day")
+    other.update(SlotSet("journey_step", "phq9_2"))
+    assert CrisisPolicy.next_action(other) == (None, [])
