@@ -4,8 +4,15 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.crisis import ActionCrisisHandoff
-from actions.journey import (ActionAskJourneyAnswer, ActionJourneyBegin, ActionJourneyPeople, ActionJourneyStatus,
-                             ActionJourneyStop, ActionJourneyWelcome, ValidateJourneyForm)
+from actions.journey import (
+    ActionAskJourneyAnswer,
+    ActionJourneyBegin,
+    ActionJourneyPeople,
+    ActionJourneyStatus,
+    ActionJourneyStop,
+    ActionJourneyWelcome,
+    ValidateJourneyForm,
+)
 from bot.store.journey_repository import JourneyStore
 from bot.store.repository import AppStore
 
