@@ -93,6 +93,7 @@ class Stack:
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{self.actions_port}/webhook"
         env["RASA_URL"] = f"http://127.0.0.1:{self.rasa_port}"
+        env.setdefault("PUBLIC_WEB_URL", f"http://localhost:{self.web_port}")  # links and journey pictures
         env["RASA_API_TOKEN"] = env.get("RASA_API_TOKEN") or secret_from_env_or_file(
             "RASA_API_TOKEN", "rasa_api_token")
         env["STAFF_API_TOKEN"] = env.get("STAFF_API_TOKEN") or secret_from_env_or_file(
