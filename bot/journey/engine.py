@@ -81,7 +81,8 @@ class Journey:
         if state.activity == command:
             return replies + [Reply("utter_journey/resume", {"where": steps.LABELS[command]})]
         if state.activity and command in DETOURS:
-            state.paused = {"activity": state.activity, "draft": state.draft, "retries": state.retries}
+            if not (state.activity in DETOURS and state.paused):  # a detour from a detour keeps the first
+                state.paused = {"activity": state.activity, "draft": state.draft, "retries": state.retries}
         elif state.activity:  # leave the unfinished activity (its answers so far are dropped)
             state.paused = None
         self._enter(command)

@@ -22,7 +22,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.shared.core.constants import ACTION_LISTEN_NAME, REQUESTED_SLOT
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActiveLoop, Event, SlotSet
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, Event, SlotSet, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
@@ -34,6 +34,7 @@ CRISIS_INTENT = "crisis"
 CRISIS_RESPONSE = "utter_crisis"
 HOLDING_RESPONSE = CRISIS_RESOURCES_RESPONSE
 UNSPECIFIED = "unspecified"
+HANDOFF_ACTION = "action_crisis_handoff"
 PHQ9_CATEGORY = "suicide"  # item 9 asks about thoughts of being better off dead or of self-harm
 JOURNEY_FORM, JOURNEY_STEP_SLOT = "journey_form", "journey_step"
 
@@ -44,6 +45,30 @@ def phq9_item9_positive(tracker: DialogueStateTracker) -> bool:
         return False
     answer = phq9.answer_or_none((tracker.latest_message.text if tracker.latest_message else None) or "")
     return bool(answer)
+
+
+def _actions_since_user(tracker: DialogueStateTracker) -> List[str]:
+    names: List[str] = []
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            break
+        if isinstance(event, ActionExecuted) and event.action_name:
+            names.append(event.action_name)
+    return list(reversed(names))
+
+
+def _crisis_turn_next(tracker: DialogueStateTracker) -> Optional[str]:
+    """Within the turn that started the crisis reply: resources, then the hand-off, then listen.
+
+    The rule in data/rules/crisis.yml says the same for a `crisis` message; this also covers the
+    turns started by something else (PHQ-9 item 9), which no rule can match.
+    """
+    done = _actions_since_user(tracker)
+    if CRISIS_RESPONSE not in done:
+        return None
+    following = {CRISIS_RESPONSE: HOLDING_RESPONSE, HOLDING_RESPONSE: HANDOFF_ACTION,
+                 HANDOFF_ACTION: ACTION_LISTEN_NAME}
+    return following.get(done[-1])
 
 
 def crisis_events(tracker: DialogueStateTracker, category: str) -> List[Event]:
@@ -90,6 +115,9 @@ class CrisisPolicy(Policy):
             return CRISIS_RESPONSE, crisis_events(tracker, intent.get("crisis_category") or UNSPECIFIED)
         if just_heard and phq9_item9_positive(tracker):
             return CRISIS_RESPONSE, crisis_events(tracker, PHQ9_CATEGORY)
+        crisis_turn = _crisis_turn_next(tracker)
+        if crisis_turn:
+            return crisis_turn, []
         state = handoff_state(tracker.events)
         if state not in (REQUESTED, TAKEN) or intent.get("name") == CRISIS_INTENT:
             return None, []

@@ -55,7 +55,7 @@ def test_a_new_crisis_message_gets_the_crisis_reply_again_even_during_a_handoff(
     action, events = CrisisPolicy.next_action(again)
     assert action == "utter_crisis" and SlotSet("crisis_category", "overdose") in events
     again.update(ActionExecuted("utter_crisis"))
-    assert CrisisPolicy.next_action(again) == (None, [])  # the rule goes on with the resources
+    assert CrisisPolicy.next_action(again) == ("utter_crisis_resources", [])  # as the rule says
 
 
 def test_after_closing_the_assistant_is_back():
@@ -112,3 +112,13 @@ def test_the_same_answer_to_another_item_is_not_a_crisis():
     other = in_phq9_item9("nearly every day")
     other.update(SlotSet("journey_step", "phq9_2"))
     assert CrisisPolicy.next_action(other) == (None, [])
+
+
+def test_a_phq9_crisis_turn_goes_on_to_the_resources_the_hand_off_and_then_listens():
+    turn = in_phq9_item9("nearly every day")
+    expected = ["utter_crisis", "utter_crisis_resources", "action_crisis_handoff", "action_listen"]
+    for action in expected:
+        predicted, events = CrisisPolicy.next_action(turn)
+        assert predicted == action
+        turn.update_with_events(events, None) if events else None
+        turn.update(ActionExecuted(predicted))

@@ -32,7 +32,8 @@ def responses_the_journey_can_send() -> set[str]:
     names |= {f"utter_journey/offer_{activity}" for activity in ("checkin", "inventory", "screening", "formulation",
                                                                   "weekly", "ending")}
     names |= {f"utter_journey/mood_{trend}" for trend in ("up", "down", "same")}
-    names |= {f"utter_journey/{name}" for name in ("welcome_back", "welcome_back_named", "hello_again", "hello_again_named",
+    names |= {f"utter_journey/{name}" for name in ("welcome_back", "welcome_back_named", "hello_again",
+                                                   "hello_again_named",
                                                    "ask_person_name_first", "ask_inventory_more_suggest",
                                                    "ask_remove_person")}
     return names

@@ -316,3 +316,16 @@ def test_the_circle_picture_escapes_names_and_describes_itself():
     svg = render_svg([PersonEntry("<script>x</script>", closeness="inner"), PersonEntry("Bo", closeness="outer")])
     assert "<script>" not in svg and "&lt;script&gt;" in svg
     assert "<title" in svg and "Outer circle: Bo." in svg
+
+
+def test_a_detour_from_a_detour_still_returns_to_the_first_activity():
+    state = JourneyState("p", people=[PersonEntry("Sam"), PersonEntry("Kim")])
+    journey = Journey(state)
+    journey.begin("inventory")
+    run(journey, "Lou")
+    journey.begin("edit_person")
+    run(journey, "Sam")
+    journey.begin("remove_person")
+    turn = run(journey, "Kim", "yes")
+    assert names(turn.replies) == ["utter_journey/person_removed", "utter_journey/back_to"]
+    assert state.activity == "inventory" and state.draft == {"person_name": "Lou"}
