@@ -8,6 +8,7 @@ activity to the engine.
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -73,6 +74,10 @@ class GuidedFormValidation(FormValidationAction):
 
     answer_slot = ANSWER_SLOT
 
+    @abstractmethod
+    def name(self) -> Text:
+        """The validation action's name, `validate_<form>`."""
+
     async def extract_journey_answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                      domain: DomainDict) -> Dict[Text, Any]:
         if tracker.get_slot("requested_slot") != self.answer_slot or tracker.latest_action_name != "action_listen":
@@ -98,14 +103,14 @@ class ValidateJourneyForm(GuidedFormValidation):
         return "validate_journey_form"
 
 
-class JourneyReplyAction(Action):
+class JourneyReplyAction(Action, ABC):
     """Sends what one read-only journey operation returns (status, people, focus ...)."""
 
-    action_name = ""
     operation = ""
 
+    @abstractmethod
     def name(self) -> Text:
-        return self.action_name
+        """The action's name in the domain."""
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict]:
         send(dispatcher, await run_service("read_only", tracker.sender_id, self.operation))
@@ -113,25 +118,40 @@ class JourneyReplyAction(Action):
 
 
 class ActionJourneyStatus(JourneyReplyAction):
-    action_name, operation = "action_journey_status", "status"
+    operation = "status"
+
+    def name(self) -> Text:
+        return "action_journey_status"
 
 
 class ActionJourneyNext(JourneyReplyAction):
-    action_name, operation = "action_journey_next", "next_offer"
+    operation = "next_offer"
+
+    def name(self) -> Text:
+        return "action_journey_next"
 
 
 class ActionJourneyPeople(JourneyReplyAction):
-    action_name, operation = "action_journey_people", "people_replies"
+    operation = "people_replies"
+
+    def name(self) -> Text:
+        return "action_journey_people"
 
 
 class ActionJourneyFocus(JourneyReplyAction):
-    action_name, operation = "action_journey_focus", "focus_replies"
+    operation = "focus_replies"
+
+    def name(self) -> Text:
+        return "action_journey_focus"
 
 
 class ActionJourneyWelcome(JourneyReplyAction):
     """After the greeting: welcome back with where the person was, or (mid-step) a short hello."""
 
-    action_name, operation = "action_journey_welcome", "welcome"
+    operation = "welcome"
+
+    def name(self) -> Text:
+        return "action_journey_welcome"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict]:
         in_form = (tracker.active_loop or {}).get("name") == FORM
@@ -142,7 +162,10 @@ class ActionJourneyWelcome(JourneyReplyAction):
 class ActionJourneyStop(JourneyReplyAction):
     """Leaves the form cleanly; the answers so far stay saved and "continue" resumes them."""
 
-    action_name, operation = "action_journey_stop", "stop"
+    operation = "stop"
+
+    def name(self) -> Text:
+        return "action_journey_stop"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict]:
         await super().run(dispatcher, tracker, domain)

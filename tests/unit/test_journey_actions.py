@@ -24,11 +24,12 @@ DOMAIN = {
 
 
 def tracker(sender: str, text: str, intent: str = "nlu_fallback", confidence: float = 0.9,
-            slots: dict | None = None, latest_action: str = "action_listen") -> Tracker:
+            slots: dict | None = None, latest_action: str = "action_listen",
+            form: str | None = "journey_form") -> Tracker:
     latest = {"text": text, "intent": {"name": intent, "confidence": confidence}, "entities": []}
     events = [{"event": "user", "text": text, "input_channel": "rest", "parse_data": latest}]
     slots = {"requested_slot": "journey_answer", **(slots or {})}
-    return Tracker(sender, slots, latest, events, False, None, {"name": "journey_form"}, latest_action)
+    return Tracker(sender, slots, latest, events, False, None, {"name": form} if form else {}, latest_action)
 
 
 def responses(dispatcher: CollectingDispatcher) -> list[str]:
@@ -91,7 +92,7 @@ async def test_a_confident_question_in_a_free_text_step_is_left_to_the_rules(sto
     await ActionJourneyBegin().run(CollectingDispatcher(), tracker("p4", "start", "start_inventory"), DOMAIN)
     said, slots = await answer("p4", "what is the interpersonal inventory?", intent="ipt", confidence=0.97)
     assert said == [] and slots == {}  # nothing extracted: Rasa rejects the form and the rule answers
-    said, slots = await answer("p4", "Sam", intent="greet", confidence=0.99)  # not a command: an answer
+    said, slots = await answer("p4", "Sam", intent="share_feelings", confidence=0.99)  # not a command: an answer
     assert slots == {"journey_answer": None} and store.load("p4").draft["person_name"] == "Sam"
 
 
@@ -135,10 +136,27 @@ async def test_welcome_back_after_a_restart_reads_only_the_database(store):
     await ActionJourneyBegin().run(CollectingDispatcher(), tracker("p8", "go on", "continue_journey"), DOMAIN)
     await answer("p8", "Sam")
     dispatcher = CollectingDispatcher()  # a new action object and a new store session: as after a restart
-    await ActionJourneyWelcome().run(dispatcher, tracker("p8", "hi", "greet"), DOMAIN)
+    await ActionJourneyWelcome().run(dispatcher, tracker("p8", "hi", "greet", form=None), DOMAIN)
     welcome = dispatcher.messages[0]
     assert welcome["response"] == "utter_journey/welcome_back_named" and welcome["name"] == "Noor"
     assert "inventory" in welcome["where"]
+    dispatcher = CollectingDispatcher()  # "hello" in the middle of a step: a short hello, then the question
+    await ActionJourneyWelcome().run(dispatcher, tracker("p8", "hi", "greet"), DOMAIN)
+    assert responses(dispatcher) == ["utter_journey/hello_again_named"]
+
+
+def test_the_action_server_registers_every_custom_action_of_the_domain():
+    import yaml
+    from rasa_sdk.executor import ActionExecutor
+
+    from bot import PROJECT_ROOT
+
+    executor = ActionExecutor()
+    executor.register_package("actions")  # the action server does this at start-up
+    declared = set()
+    for path in (PROJECT_ROOT / "domain").glob("*.yml"):
+        declared |= set(yaml.safe_load(path.read_text())["actions"] if "actions:" in path.read_text() else [])
+    assert declared and declared <= set(executor.actions), declared - set(executor.actions)
 
 
 async def test_the_people_list_comes_with_the_circle_picture(store):
