@@ -4,6 +4,11 @@ Rasa 3.6's `SocketIOOutput.send_custom_json` passes the payload's keys as argume
 `AsyncServer.emit`, so a payload such as the crisis card (`{"type": "crisis", ...}`) raises a
 TypeError, and the rest of the turn (the hand-off) never runs. Here a custom payload is emitted
 as `{"custom": payload}` on the bot message event, like every other message.
+
+When the conversation could not be read or stored during a turn (a database outage, see
+`bot/store/turn_status.py`), the replies still go out (crisis help must not depend on the
+database) and an `ipt_error` event `{"error": ..., "retry": true}` follows them, so a client can
+tell that the turn was answered without its context and not kept.
 """
 from __future__ import annotations
 
@@ -13,6 +18,11 @@ from typing import Any, Awaitable, Callable, Dict, Optional, Text
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
+
+from bot.store.turn_status import begin_turn, end_turn
+
+ERROR_EVENT = "ipt_error"
+STORE_UNAVAILABLE = "The assistant could not store this message; please send it again shortly."
 
 
 class SocketIOJsonOutput(SocketIOOutput):
@@ -45,6 +55,13 @@ class SocketIOChannel(SocketIOInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         async def with_json_output(message: UserMessage) -> None:
             message.output_channel = SocketIOJsonOutput(self.sio, self.bot_message_evt)
-            await on_new_message(message)
+            status, token = begin_turn()
+            try:
+                await on_new_message(message)
+            finally:
+                end_turn(token)
+            if status.store_failed and message.sender_id:
+                await self.sio.emit(ERROR_EVENT, {"error": STORE_UNAVAILABLE, "reason": "store-unavailable",
+                                                  "retry": True}, room=message.sender_id)
 
         return super().blueprint(with_json_output)

@@ -64,6 +64,7 @@ class ProxyConfig:
     access_log: bool = True
     max_fails: int = 1
     fail_timeout: int = 10
+    max_body: str = "32m"
     extra_http: list[str] = field(default_factory=list)
 
 
@@ -151,7 +152,10 @@ http {{
     fastcgi_temp_path {temp / 'fastcgi'};
     uwsgi_temp_path {temp / 'uwsgi'};
     scgi_temp_path {temp / 'scgi'};
-    client_max_body_size 1m;
+    # Action calls carry the whole conversation. Bodies are kept in memory up to the limit and
+    # responses are not buffered (proxy_buffering off), so nginx never writes temporary files.
+    client_max_body_size {config.max_body};
+    client_body_buffer_size {config.max_body};
     server_tokens off;
     log_format proxied '$time_iso8601 $remote_addr "$request" $status $body_bytes_sent '
                        'key=$conversation_key upstream=$upstream_addr rt=$request_time urt=$upstream_response_time';

@@ -13,14 +13,16 @@ import logging
 from typing import Any, Optional
 
 from rasa.core.brokers.broker import EventBroker
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted
 from rasa.shared.core.trackers import DialogueStateTracker
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import create_engine, make_url
+from sqlalchemy.orm import sessionmaker
 
 from bot.store.db import database_url
 from bot.store.repository import AppStore
+from bot.store.turn_status import note_store_failure
 
 logger = logging.getLogger(__name__)
 
@@ -54,14 +56,31 @@ class AppTrackerStore(SQLTrackerStore):
         kwargs.pop("host", None)  # Rasa passes the endpoint's `url` as `host`; ours is the URL.
         self.app_url = url or database_url()
         super().__init__(domain=domain, event_broker=event_broker, **url_parts(self.app_url), **kwargs)
+        # Rasa's engine does not test pooled connections: after a database restart the first query on
+        # each of them would fail. The same engine with pool_pre_ping recovers without a failed turn.
+        engine_url = self.engine.url
+        self.engine.dispose()
+        self.engine = create_engine(engine_url, pool_pre_ping=True, **create_engine_kwargs(engine_url))
+        self.sessionmaker = sessionmaker(bind=self.engine)
+
+    async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        try:
+            return await super().retrieve(sender_id)
+        except Exception as error:
+            note_store_failure(error)  # the REST channel answers 503 (bot/store/turn_status.py)
+            raise
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        if self._erase_requested(tracker):
-            AppStore(self.app_url).delete_person_data(tracker.sender_id)
-            self.erase(tracker.sender_id)
-            logger.info("Erased a person's data and conversation at their request.")
-            return
-        await super().save(tracker)
+        try:
+            if self._erase_requested(tracker):
+                AppStore(self.app_url).delete_person_data(tracker.sender_id)
+                self.erase(tracker.sender_id)
+                logger.info("Erased a person's data and conversation at their request.")
+                return
+            await super().save(tracker)
+        except Exception as error:
+            note_store_failure(error)
+            raise
 
     def _erase_requested(self, tracker: DialogueStateTracker) -> bool:
         with self.session_scope() as session:
