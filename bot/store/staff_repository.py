@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from bot.store.db import database_url, get_engine, session_scope
-from bot.store.models import Handoff, Person, utcnow
+from bot.store.models import Handoff, Journey, Person, utcnow
 from bot.store.repository import AppStore
 from bot.store.staff_models import AuditEntry, ConversationSummary, StaffNote, StaffSession, StaffUser, SyncState
 
@@ -99,10 +99,14 @@ class ConversationFilter:
             where.append(c.last_at >= self.date_from)
         if self.date_to is not None:
             where.append(c.first_at < self.date_to)
-        for column, value in ((c.channel, self.channel), (c.phase, self.phase), (c.focus, self.focus),
-                              (c.review_status, self.review)):
+        for column, value in ((c.channel, self.channel), (c.review_status, self.review)):
             if value:
                 where.append(column == value)
+        # Phase and focus are read from the journey table itself (indexed), not copied into the summary:
+        # a journey changes phase or is deleted at the person's request without a new event to sync.
+        for column, value in ((Journey.phase, self.phase), (Journey.focus, self.focus)):
+            if value:
+                where.append(exists().where(Journey.sender_id == c.sender_id, column == value))
         return where
 
 
@@ -120,10 +124,27 @@ def _summary_dict(row: ConversationSummary) -> dict[str, Any]:
         "sender_id": row.sender_id, "channel": row.channel, "first_at": row.first_at, "last_at": row.last_at,
         "n_events": row.n_events, "n_messages": row.n_messages, "has_crisis": bool(row.has_crisis),
         "crisis_categories": [c for c in (row.crisis_categories or "").split(",") if c],
-        "last_text": row.last_text, "phase": row.phase, "focus": row.focus,
+        "last_text": row.last_text, "phase": None, "focus": None,  # from the journey: `_with_journey`
         "review_status": row.review_status, "tags": [t for t in (row.tags or "").split(",") if t],
         "reviewed_by": row.reviewed_by, "reviewed_at": row.reviewed_at,
     }
+
+
+def _journey_columns(session, sender_ids: list[str]) -> dict[str, tuple[Optional[str], Optional[str]]]:
+    """The journey's current (phase, focus) of each of these conversations that has a journey."""
+    found: dict[str, tuple[Optional[str], Optional[str]]] = {}
+    for i in range(0, len(sender_ids), 500):
+        for row in session.execute(select(Journey.sender_id, Journey.phase, Journey.focus)
+                                   .where(Journey.sender_id.in_(sender_ids[i:i + 500]))).all():
+            found[row.sender_id] = (row.phase, row.focus)
+    return found
+
+
+def _with_journey(session, summaries: list[dict[str, Any]]) -> None:
+    """Set each summary's phase and focus from the journey table (None where there is no journey)."""
+    columns = _journey_columns(session, [s["sender_id"] for s in summaries]) if summaries else {}
+    for summary in summaries:
+        summary["phase"], summary["focus"] = columns.get(summary["sender_id"], (None, None))
 
 
 class SyncConflict(Exception):
@@ -420,6 +441,7 @@ class StaffStore:
                     open_by_sender[h.sender_id] = {"id": h.id, "status": h.status}
             for r in result:
                 r["open_handoff"] = open_by_sender.get(r["sender_id"])
+            _with_journey(session, result)
             counts = {
                 "all": session.execute(select(func.count()).select_from(c)).scalar_one(),
                 "crisis": session.execute(select(func.count()).select_from(c)
@@ -449,6 +471,7 @@ class StaffStore:
             if row is None:
                 return None
             summary = _summary_dict(row)
+            _with_journey(session, [summary])
             summary["handoffs"] = [
                 {"id": h.id, "status": h.status, "category": h.category, "created_at": h.created_at,
                  "taken_by": h.taken_by, "taken_at": h.taken_at, "closed_at": h.closed_at, "channel": h.channel}

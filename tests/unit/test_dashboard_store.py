@@ -6,8 +6,12 @@ import json
 import pytest
 from sqlalchemy import text
 
+from bot.journey.state import JourneyState, PersonEntry
 from bot.store.db import get_engine, session_scope
+from bot.store.journey_repository import JourneyStore
+from bot.store.repository import AppStore
 from bot.store.staff_repository import EVENTS, ConversationFilter, StaffStore
+from bot.web.dashboard.routes import journey as dashboard_journey
 
 
 def add_events(url: str, rows: list[tuple]) -> None:
@@ -64,3 +68,37 @@ def test_audit_log_is_append_only(db_url):
             with session_scope(db_url) as session:
                 session.execute(text(statement))
     assert store.audit_entries(user="A@b.c")[1] == 1
+
+
+def journey(url: str, sender: str, phase: str, focus: str | None = None) -> None:
+    JourneyStore(url).save(JourneyState(sender_id=sender, phase=phase, focus=focus,
+                                        people=[PersonEntry(name="Sam", closeness="inner")]))
+
+
+def test_phase_and_focus_filters_read_the_journey(db_url):
+    store = StaffStore(db_url)
+    add_events(db_url, [user(s, t, "hello") for t, s in enumerate(("mid", "dispute-early", "none", "grief"), 1)])
+    store.sync_conversations()
+    journey(db_url, "mid", "middle", "role_dispute")
+    journey(db_url, "dispute-early", "initial", "role_dispute")
+    journey(db_url, "grief", "termination", "grief")
+    ids = lambda **f: [r["sender_id"] for r in store.list_conversations(ConversationFilter(**f)).rows]  # noqa: E731
+    assert ids(phase="middle") == ["mid"]
+    assert ids(focus="role_dispute") == ["dispute-early", "mid"]
+    assert ids(phase="initial", focus="role_dispute") == ["dispute-early"]
+    assert ids(phase="middle", q="hello") == ["mid"] and ids(phase="middle", q="nothing like it") == []
+    assert ids(phase="completed") == [] and ids(focus="interpersonal_deficits") == []
+    assert store.filtered_sender_ids(ConversationFilter(focus="grief"), 10) == ["grief"]
+    rows = {r["sender_id"]: (r["phase"], r["focus"]) for r in store.list_conversations(ConversationFilter()).rows}
+    assert rows == {"mid": ("middle", "role_dispute"), "dispute-early": ("initial", "role_dispute"),
+                    "none": (None, None), "grief": ("termination", "grief")}
+    assert (store.conversation("mid")["phase"], store.conversation("mid")["focus"]) == ("middle", "role_dispute")
+    # The journey moves on without a new event: the filters follow at once.
+    journey(db_url, "dispute-early", "middle", "role_dispute")
+    assert ids(phase="middle") == ["dispute-early", "mid"]
+    # Deleted at the person's request: no phase, no focus, no summary, even before the events go.
+    AppStore(db_url).delete_person_data("mid")
+    assert ids(phase="middle") == ["dispute-early"] and ids(focus="role_dispute") == ["dispute-early"]
+    assert (store.conversation("mid")["phase"], store.conversation("mid")["focus"]) == (None, None)
+    assert JourneyStore(db_url).summary("mid") is None and dashboard_journey("mid", db_url) is None
+    assert "mid" in ids()  # the conversation itself stays until its events are erased

@@ -80,6 +80,8 @@ def conversation_document(summary: dict[str, Any], transcript: list[dict[str, An
         "crisis_categories": summary.get("crisis_categories", []),
         "review_status": summary.get("review_status"),
         "tags": summary.get("tags", []),
+        "journey_phase": summary.get("phase"),
+        "journey_focus": summary.get("focus"),
         "handoffs": [{"id": h["id"], "status": h["status"], "category": h["category"],
                       "created_at": iso(h["created_at"]), "taken_by": h["taken_by"],
                       "closed_at": iso(h["closed_at"])} for h in summary.get("handoffs", [])],

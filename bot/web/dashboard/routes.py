@@ -21,6 +21,10 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import IntegrityError
 
 from bot.crisis.rasa_client import RasaClient
+from bot.journey import problem_areas
+from bot.journey.circle import describe
+from bot.journey.state import PersonEntry
+from bot.store.journey_repository import JourneyStore
 from bot.store.repository import AppStore
 from bot.store.staff_models import REVIEW_STATUSES, ROLES
 from bot.store.staff_repository import ConversationFilter, StaffStore
@@ -32,6 +36,8 @@ TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static" / "staff"
 EXPORT_LIMIT = int(os.environ.get("STAFF_EXPORT_LIMIT", "500"))
 REVIEW_LABELS = {"new": "New", "reviewed": "Reviewed", "follow_up": "Needs follow-up"}
+PHASE_LABELS = {"initial": "Initial phase (getting started)", "middle": "Middle phase (working on the focus)",
+                "termination": "Termination phase (ending well)", "completed": "Completed"}
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
@@ -65,7 +71,8 @@ def _epoch(value: datetime | None) -> float:
 
 
 templates.env.filters.update(ts=_ts, waited=_waited, epoch=_epoch)
-templates.env.globals.update(review_labels=REVIEW_LABELS, roles=ROLES)
+templates.env.globals.update(review_labels=REVIEW_LABELS, roles=ROLES, phase_labels=PHASE_LABELS,
+                             area_labels=problem_areas.LABELS)
 
 
 class SecureRoute(APIRoute):
@@ -245,13 +252,17 @@ def _conversation_or_404(store: StaffStore, sender_id: str) -> dict[str, Any]:
     return summary
 
 
-def journey(_sender_id: str) -> Optional[dict[str, Any]]:
-    """The person's IPT journey (inventory, focus, formulation, mood and PHQ-9 check-ins).
+def journey(sender_id: str, url: Optional[str] = None) -> Optional[dict[str, Any]]:
+    """The person's IPT journey (`JourneyStore.summary`: phase, inventory, focus, formulation, goals,
+    check-ins, ending), read from the dashboard's database (`url`, default DATABASE_URL), or None.
 
-    The journey issue has not landed: this returns None and the page says so. When it lands, return
-    {"inventory": [...], "focus": ..., "formulation": ..., "checkins": [{"at", "mood", "phq9"}]}.
+    Adds `circle_alt`, the closeness circle in words, for the picture's alt text.
     """
-    return None
+    summary = JourneyStore(url).summary(sender_id)
+    if summary is not None:
+        people = [PersonEntry(**person) for person in summary["inventory"]]
+        summary["circle_alt"] = "Closeness circle. " + describe(people)
+    return summary
 
 
 @router.get("/conversations/{sender_id}", response_class=HTMLResponse)
@@ -262,7 +273,7 @@ def conversation(request: Request, sender_id: str, nlu: str = "", staff: Staff =
     transcript = store.transcript(sender_id)
     open_handoff = next((h for h in reversed(summary["handoffs"]) if h["status"] in ("requested", "taken")), None)
     return render(request, "conversation.html", staff, c=summary, transcript=transcript, notes=store.notes(sender_id),
-                  journey=journey(sender_id), show_nlu=nlu == "1", open_handoff=open_handoff,
+                  journey=journey(sender_id, store.url), show_nlu=nlu == "1", open_handoff=open_handoff,
                   review_statuses=REVIEW_STATUSES, flash=request.query_params.get("done", ""))
 
 
