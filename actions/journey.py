@@ -91,6 +91,8 @@ class GuidedFormValidation(FormValidationAction):
 
     async def validate_journey_answer(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                       domain: DomainDict) -> Dict[Text, Any]:
+        if value is None or tracker.latest_action_name != "action_listen":
+            return {}  # Rasa asks for validation on activation and after interruptions too: nothing was said
         turn = await run_service("answer", tracker.sender_id, str(value), latest_intent(tracker)[0])
         send(dispatcher, turn.replies)
         if turn.finished:

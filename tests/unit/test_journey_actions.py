@@ -189,3 +189,14 @@ async def test_deleting_the_persons_data_removes_the_journey(store):
     await answer("p11", "Zed")
     AppStore().delete_person_data("p11")
     assert store.load("p11").created_at is None
+
+
+async def test_validation_without_a_new_answer_reads_nothing(store):
+    """Rasa also calls the validator when the form starts, with the emptied slot: that is not an answer."""
+    await ActionJourneyBegin().run(CollectingDispatcher(), tracker("p12", "start", "start_journey"), DOMAIN)
+    dispatcher = CollectingDispatcher()
+    start = tracker("p12", "let's start", "start_journey", latest_action="journey_form",
+                    slots={"requested_slot": None})
+    start.events.append({"event": "slot", "name": "journey_answer", "value": None})
+    await ValidateJourneyForm().run(dispatcher, start, DOMAIN)
+    assert dispatcher.messages == [] and store.load("p12").draft == {}
