@@ -60,9 +60,19 @@ crisis-domain: setup  ## regenerate domain/crisis.yml from bot/crisis/resources.
 lock: setup  ## re-resolve requirements.in into requirements.lock
 	@bash scripts/lock.sh
 
-.PHONY: bench
-bench: setup  ## staff dashboard: seed 10,000 conversations / 500,000 events (SQLite and PostgreSQL), time list and search
+.PHONY: bench bench-load bench-quick run-prod
+bench: train  ## staff dashboard (10,000 conversations, SQLite and PostgreSQL), then the production load bench
 	$(PY) -m scripts.bench_dashboard
+	$(PY) -m scripts.bench_load --model $(MODEL)
+
+bench-load: train  ## load bench only: 1 and 2 Rasa servers and the stock moodbot behind nginx (results/bench_load.md)
+	$(PY) -m scripts.bench_load --model $(MODEL)
+
+bench-quick: train  ## one short load-bench run (to try it out)
+	$(PY) -m scripts.bench_load --model $(MODEL) --quick
+
+run-prod: train  ## production profile: N Rasa + M action servers, web app, nginx on PostgreSQL + Redis (Ctrl-C stops all)
+	@$(PY) -m bot.deploy.prod --model $(MODEL)
 
 clean:  ## remove models, results and test artifacts (keeps var/ data and .venv)
 	rm -rf models results test-artifacts .pytest_cache
