@@ -33,6 +33,21 @@ def send(dispatcher: CollectingDispatcher, replies: List[Reply]) -> None:
                                  **reply.variables)
 
 
+def answered_just_now(tracker: Tracker) -> bool:
+    """The form runs right after the person spoke: no other action since their message.
+
+    Rasa calls the validation action with the form's own execution appended to the events; on the
+    form's start and after an interruption other actions come between, and nothing new is said.
+    """
+    actions = []
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            break
+        if event.get("event") == "action" and event.get("name") not in ("action_listen", None):
+            actions.append(event["name"])
+    return actions in ([], [FORM])
+
+
 def latest_intent(tracker: Tracker) -> tuple[Optional[str], float]:
     intent = (tracker.latest_message or {}).get("intent") or {}
     return intent.get("name"), float(intent.get("confidence") or 0.0)
@@ -80,7 +95,7 @@ class GuidedFormValidation(FormValidationAction):
 
     async def extract_journey_answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                      domain: DomainDict) -> Dict[Text, Any]:
-        if tracker.get_slot("requested_slot") != self.answer_slot or tracker.latest_action_name != "action_listen":
+        if tracker.get_slot("requested_slot") != self.answer_slot or not answered_just_now(tracker):
             return {}  # activation, or coming back after an interruption: nothing new to read
         text = latest_text(tracker)
         intent, confidence = latest_intent(tracker)
@@ -91,7 +106,7 @@ class GuidedFormValidation(FormValidationAction):
 
     async def validate_journey_answer(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                       domain: DomainDict) -> Dict[Text, Any]:
-        if value is None or tracker.latest_action_name != "action_listen":
+        if value is None or not answered_just_now(tracker):
             return {}  # Rasa asks for validation on activation and after interruptions too: nothing was said
         turn = await run_service("answer", tracker.sender_id, str(value), latest_intent(tracker)[0])
         send(dispatcher, turn.replies)

@@ -27,7 +27,11 @@ def tracker(sender: str, text: str, intent: str = "nlu_fallback", confidence: fl
             slots: dict | None = None, latest_action: str = "action_listen",
             form: str | None = "journey_form") -> Tracker:
     latest = {"text": text, "intent": {"name": intent, "confidence": confidence}, "entities": []}
-    events = [{"event": "user", "text": text, "input_channel": "rest", "parse_data": latest}]
+    events = [{"event": "action", "name": "action_listen"},
+              {"event": "user", "text": text, "input_channel": "rest", "parse_data": latest}]
+    if latest_action != "action_listen":  # e.g. an interruption's answer came before the form ran again
+        events.append({"event": "action", "name": latest_action})
+    events.append({"event": "action", "name": "journey_form"})  # Rasa adds the form's run before validating
     slots = {"requested_slot": "journey_answer", **(slots or {})}
     return Tracker(sender, slots, latest, events, False, None, {"name": form} if form else {}, latest_action)
 
@@ -195,7 +199,7 @@ async def test_validation_without_a_new_answer_reads_nothing(store):
     """Rasa also calls the validator when the form starts, with the emptied slot: that is not an answer."""
     await ActionJourneyBegin().run(CollectingDispatcher(), tracker("p12", "start", "start_journey"), DOMAIN)
     dispatcher = CollectingDispatcher()
-    start = tracker("p12", "let's start", "start_journey", latest_action="journey_form",
+    start = tracker("p12", "let's start", "start_journey", latest_action="action_journey_begin",
                     slots={"requested_slot": None})
     start.events.append({"event": "slot", "name": "journey_answer", "value": None})
     await ValidateJourneyForm().run(dispatcher, start, DOMAIN)
