@@ -326,7 +326,8 @@
       markSent(item.entry);
       return Promise.resolve(true);
     }
-    return fetch(SERVER + "/webhooks/rest/webhook", {
+    // ?sender= lets a proxy send every request of a conversation to the same Rasa server
+    return fetch(SERVER + "/webhooks/rest/webhook?sender=" + encodeURIComponent(sender), {
       method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ sender: sender, message: item.payload })
     }).then(function (res) {
@@ -423,7 +424,11 @@
     save("sender", sender);
     transcript = []; outbox = [];
     log.textContent = ""; crisisSlot.textContent = "";
-    if (socket && socketReady) { socket.emit("session_request", { session_id: sender }); }
+    if (socket) {
+      // a new connection for the new conversation, so a proxy hashing on ?sender= routes it anew
+      socket.io.opts.query = { sender: sender };
+      if (socket.connected) { socket.disconnect().connect(); }
+    }
     setStatus("New conversation started", "ok");
     input.focus();
   });
@@ -439,7 +444,8 @@
       document.head.appendChild(tag);
       return;
     }
-    var options = { path: "/socket.io", reconnectionDelay: 1000, reconnectionDelayMax: 10000 };
+    // query.sender: the production profile's proxy keeps a conversation on one Rasa server by it
+    var options = { path: "/socket.io", query: { sender: sender }, reconnectionDelay: 1000, reconnectionDelayMax: 10000 };
     if (cfg.token) { options.auth = { token: cfg.token }; }
     socket = window.io(SERVER, options);
     socket.on("connect", function () {
@@ -453,7 +459,10 @@
       flush();
     });
     socket.on("bot_uttered", receive);
-    socket.on("disconnect", function () { socketReady = false; setStatus("Connection lost. Reconnecting…", "error"); });
+    socket.on("disconnect", function (reason) {
+      socketReady = false;
+      if (reason !== "io client disconnect") { setStatus("Connection lost. Reconnecting…", "error"); }
+    });
     socket.on("connect_error", function () {
       socketReady = false;
       setStatus("Can't reach the assistant. Retrying…", "error");
