@@ -102,9 +102,13 @@ class CrisisPolicy(Policy):
     ) -> PolicyPrediction:
         probabilities = self._default_predictions(domain)
         action, events = self.next_action(tracker)
-        if action:
-            probabilities[domain.index_for_action(action)] = 1.0
-        return self._prediction(probabilities, events=events)
+        if not action:
+            return self._prediction(probabilities)
+        probabilities[domain.index_for_action(action)] = 1.0
+        # "No user prediction" puts it in the same class as a running form's next step, which would
+        # otherwise overrule every other prediction; priority 7 then wins the tie. The events (slots,
+        # ending the form) apply only when this prediction wins.
+        return self._prediction(probabilities, optional_events=events, is_no_user_prediction=True)
 
     @staticmethod
     def next_action(tracker: DialogueStateTracker) -> Tuple[Optional[str], List[Event]]:

@@ -122,3 +122,37 @@ def test_a_phq9_crisis_turn_goes_on_to_the_resources_the_hand_off_and_then_liste
         assert predicted == action
         turn.update_with_events(events, None) if events else None
         turn.update(ActionExecuted(predicted))
+
+
+def test_a_crisis_wins_over_a_running_form_in_rasas_ensemble():
+    """A running form's next step is a "no user" prediction that overrules other policies; the crisis
+    reply must still win, and its events (ending the form) apply only because it wins."""
+    from rasa.core.policies.ensemble import DefaultPolicyPredictionEnsemble
+    from rasa.core.policies.policy import PolicyPrediction
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActiveLoop
+
+    domain = Domain.from_dict({"actions": ["utter_crisis", "utter_crisis_resources", "action_crisis_handoff"],
+                               "forms": {"journey_form": {"required_slots": []}},
+                               "responses": {"utter_crisis": [{"text": "x"}],
+                                             "utter_crisis_resources": [{"text": "y"}]}})
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+
+    policy = CrisisPolicy({"priority": 7}, LocalModelStorage.__new__(LocalModelStorage), Resource("crisis"),
+                          ExecutionContext(GraphSchema({}), "test"))
+    in_form = tracker(ActiveLoop("journey_form"), SlotSet("requested_slot", "journey_answer"),
+                      ActionExecuted("journey_form"), ActionExecuted("action_listen"),
+                      UserUttered("i want to die", {"name": "crisis", "confidence": 1.0}))
+    loop_step = [0.0] * domain.num_actions
+    loop_step[domain.index_for_action("journey_form")] = 1.0
+    form_prediction = PolicyPrediction(loop_step, "RulePolicy", 6, is_no_user_prediction=True)
+    crisis_prediction = policy.predict_action_probabilities(in_form, domain)
+    best = DefaultPolicyPredictionEnsemble._pick_best_policy([form_prediction, crisis_prediction])
+    assert best.policy_name == "CrisisPolicy"
+    assert best.probabilities[domain.index_for_action("utter_crisis")] == 1.0
+    assert ActiveLoop(None) in best.events
+    abstaining = policy.predict_action_probabilities(tracker(UserUttered("hi", {"name": "greet"})), domain)
+    lost = DefaultPolicyPredictionEnsemble._pick_best_policy([form_prediction, abstaining])
+    assert lost.policy_name == "RulePolicy" and not any(isinstance(e, ActiveLoop) for e in lost.events)
