@@ -388,7 +388,10 @@ class Journey:
         second = f", and also {problem_areas.LABELS[state.second_focus].lower()}" if state.second_focus else ""
         mood = self.last_mood()
         mood_part = f"Your mood has been around {mood} out of 10. " if mood is not None else ""
-        return (f"{mood_part}Much of what you shared points to {focus}{second}. In IPT we work on that area, "
+        named = [p.name for p in state.people
+                 if any(p.name in reason for s in self.area_scores() if s.area == state.focus for reason in s.reasons)]
+        who = f" (with {', '.join(named)})" if named else ""
+        return (f"{mood_part}Much of what you shared points to {focus}{who}{second}. In IPT we work on that area, "
                 "because mood and relationships affect each other: as things change there, mood often lifts.")
 
     def variables(self, **extra: Any) -> dict[str, Any]:

@@ -224,6 +224,8 @@ def test_the_formulation_saves_goals_and_opens_the_middle_phase():
     asked = journey.ask()
     assert names(asked) == ["utter_journey/formulation", "utter_journey/ask_formulation_fit"]
     assert "grief" in asked[0].variables["formulation"]
+    state.people = [PersonEntry("Dad", "late father", "inner", hard="I miss him")]
+    assert "grief (with Dad)" in journey.formulation_text()
     assert names(run(journey, "no", "it's more about my mum", "visit the grave with my sister").replies) == []
     turn = run(journey, "call my friend Jo", "skip")
     assert turn.finished and state.phase == MIDDLE
