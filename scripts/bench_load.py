@@ -31,6 +31,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from bot import PROJECT_ROOT
+from bot.deploy.cpu import CpuWindow, postgres_backends, wait_until_quiet
 from bot.deploy.loadgen import CONVERSATIONS, LoadSpec, load_scripts, run_load
 from bot.deploy.moodbot import moodbot_model, moodbot_service
 from bot.deploy.nginx import Listener, Upstream
@@ -41,7 +42,8 @@ POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://pos
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
 MOODBOT_SCRIPTS = PROJECT_ROOT / "deploy" / "load" / "moodbot.yml"
 RESULTS = PROJECT_ROOT / "results"
-METRICS = ("p50_ms", "p95_ms", "p99_ms", "throughput", "errors", "turns")
+METRICS = ("p50_ms", "p95_ms", "p99_ms", "throughput", "errors", "turns", "our_cores", "other_cores")
+BUSY_WARNING = 0.25  # cores used by other jobs during a phase above which its figures are suspect
 
 
 def free_port() -> int:
@@ -115,6 +117,8 @@ def main() -> int:
     parser.add_argument("--throughput-duration", type=float, default=30)
     parser.add_argument("--socketio-share", type=float, default=0.3)
     parser.add_argument("--quick", action="store_true", help="one short run (CI, trying it out)")
+    parser.add_argument("--quiet-timeout", type=float, default=45,
+                        help="before each phase, wait up to this many seconds for other jobs to leave the CPU idle")
     parser.add_argument("--out", default=str(RESULTS / "bench_load"))
     args = parser.parse_args()
     if args.quick:
@@ -169,15 +173,22 @@ def main() -> int:
                     ("throughput", LoadSpec(url, people=args.throughput_people, duration=args.throughput_duration,
                                             think=(0, 0), socketio_share=args.socketio_share, seed=run * 10 + 2)),
                 ):
+                    waited_busy = wait_until_quiet(timeout=args.quiet_timeout) if args.quiet_timeout > 0 else None
+                    ours = {s.process.pid for s in stack.services if s.process} | {os.getpid()}
+                    window = CpuWindow(ours | postgres_backends(databases.names)).start()
                     result = asyncio.run(run_load(spec, target_scripts))
+                    window.stop()
                     summary = result.summary()
+                    summary.update(busy_cores=window.busy_cores, our_cores=window.our_cores,
+                                   other_cores=window.other_cores, busy_before=waited_busy)
                     results[name][phase].append(summary)
                     if name != "moodbot":
                         answered += [t.load_id for t in result.ok_turns()]
                     print(f"[bench] run {run + 1}/{args.runs} {name:9s} {phase:10s} people {spec.people:2d}: "
                           f"p50 {fmt(summary['p50_ms'])} ms  p95 {fmt(summary['p95_ms'])} ms  "
                           f"p99 {fmt(summary['p99_ms'])} ms  {summary['throughput']:.1f} turns/s  "
-                          f"errors {summary['errors']}/{summary['turns']} {summary['error_kinds'] or ''}", flush=True)
+                          f"errors {summary['errors']}/{summary['turns']} {summary['error_kinds'] or ''} "
+                          f"(CPU: ours {window.our_cores:.2f}, other jobs {window.other_cores:.2f} cores)", flush=True)
         stored = stored_user_events(ours_url)
     finally:
         stack.stop()
@@ -239,14 +250,15 @@ def summarise(results, args, think, lost, duplicated, answered, seconds) -> dict
         f"{args.socketio_share:.0%} of people on socket.io, the rest on REST; all through nginx.",
         "",
         "| target | p50 ms | p95 ms | p99 ms | turns/s at 10 people | errors | saturated turns/s | p50 ms saturated "
-        "| errors saturated |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| errors saturated | CPU cores used (ours / other jobs), saturated |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, row in table.items():
         lat, thr = row["latency"], row["throughput"]
         lines.append(f"| {name} | {fmt(lat['p50_ms'])} | {fmt(lat['p95_ms'])} | {fmt(lat['p99_ms'])} | "
                      f"{fmt(lat['throughput'], 1)} | {fmt(lat['errors'])}/{fmt(lat['turns'])} | "
-                     f"{fmt(thr['throughput'], 1)} | {fmt(thr['p50_ms'])} | {fmt(thr['errors'])}/{fmt(thr['turns'])} |")
+                     f"{fmt(thr['throughput'], 1)} | {fmt(thr['p50_ms'])} | {fmt(thr['errors'])}/{fmt(thr['turns'])} | "
+                     f"{fmt(thr['our_cores'], 2)} / {fmt(thr['other_cores'], 2)} |")
     lines += [
         "",
         "| ratio | value | target |",
@@ -262,6 +274,11 @@ def summarise(results, args, think, lost, duplicated, answered, seconds) -> dict
         "",
     ]
     lines += [f"- {'met' if ok else 'MISSED'}: {check}" for check, ok in checks.items()]
+    busy = [(name, phase, r["other_cores"]) for name, phases in results.items() for phase, runs in phases.items()
+            for r in runs if (r.get("other_cores") or 0) > BUSY_WARNING]
+    if busy:
+        lines += ["", f"Warning: other jobs used more than {BUSY_WARNING} cores during {len(busy)} phase(s) "
+                      f"(up to {max(b[2] for b in busy):.2f}); those figures understate this machine."]
     return {"table": table, "runs": results, "ratios": {"p50_1_over_moodbot": p50_ratio_1,
                                                          "p50_2_over_moodbot": p50_ratio_2,
                                                          "throughput_2_over_1": scale},
