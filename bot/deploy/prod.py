@@ -151,6 +151,9 @@ def prepare(database_url: str, redis_url: str) -> None:
     from bot.store.migrate import upgrade
 
     safe = make_url(database_url).render_as_string(hide_password=True)
+    if make_url(database_url).get_backend_name() != "postgresql":
+        raise RuntimeError(f"the production profile needs PostgreSQL (DATABASE_URL is {safe}): several Rasa "
+                           "servers cannot share a SQLite file")
     if ensure_postgres_database(database_url):
         print(f"[run-prod] created the database {safe}", flush=True)
     upgrade(database_url)
