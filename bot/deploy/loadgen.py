@@ -86,6 +86,7 @@ class LoadResult:
     turns: list[Turn]
     elapsed: float
     connect_errors: int = 0
+    connect_error_kinds: dict[str, int] = field(default_factory=dict)
 
     def ok_turns(self) -> list[Turn]:
         return [t for t in self.turns if t.ok]
@@ -102,7 +103,7 @@ class LoadResult:
             "turns": len(self.turns),
             "ok": len(ok),
             "errors": errors,
-            "error_kinds": by_outcome | ({"connect": self.connect_errors} if self.connect_errors else {}),
+            "error_kinds": by_outcome | {f"connect: {k}": n for k, n in self.connect_error_kinds.items()},
             "p50_ms": percentile(ok, 50) * 1000 if ok else None,
             "p95_ms": percentile(ok, 95) * 1000 if ok else None,
             "p99_ms": percentile(ok, 99) * 1000 if ok else None,
@@ -153,7 +154,8 @@ class SocketPerson:
 
     def __init__(self, base_url: str, sender: str, timeout: float):
         self.base_url, self.sender, self.timeout = base_url, sender, timeout
-        self.client = socketio.AsyncClient(reconnection=True, reconnection_delay=0.5, reconnection_delay_max=2)
+        self.client = socketio.AsyncClient(reconnection=True, reconnection_delay=0.5, reconnection_delay_max=2,
+                                           request_timeout=timeout)
         self.ready = asyncio.Event()
         self.replies: list[dict[str, Any]] = []
         self.errors: list[dict[str, Any]] = []
@@ -236,6 +238,7 @@ async def run_load(spec: LoadSpec, scripts: list[Script], stop: Optional[asyncio
     n_socket = round(spec.people * spec.socketio_share)
     turns: list[Turn] = []
     connect_errors = 0
+    connect_error_kinds: dict[str, int] = {}
     start = time.perf_counter()
     end = start + spec.duration
     stop = stop or asyncio.Event()
@@ -265,8 +268,10 @@ async def run_load(spec: LoadSpec, scripts: list[Script], stop: Optional[asyncio
                 socket_person = SocketPerson(spec.base_url, sender, spec.timeout)
                 try:
                     await socket_person.connect()
-                except Exception:  # noqa: BLE001 - counted, then the person tries again
+                except Exception as error:  # noqa: BLE001 - counted, then the person tries again
                     connect_errors += 1
+                    kind = f"{type(error).__name__} {str(error)[:60]}".strip()
+                    connect_error_kinds[kind] = connect_error_kinds.get(kind, 0) + 1
                     await socket_person.close()
                     await think(person_rng)
                     continue
@@ -291,7 +296,7 @@ async def run_load(spec: LoadSpec, scripts: list[Script], stop: Optional[asyncio
     async with aiohttp.ClientSession(connector=connector) as http:
         await asyncio.gather(*(person(i, http) for i in range(spec.people)))
     elapsed = time.perf_counter() - start
-    return LoadResult(spec, turns, elapsed, connect_errors)
+    return LoadResult(spec, turns, elapsed, connect_errors, connect_error_kinds)
 
 
 def turns_as_dicts(result: LoadResult) -> list[dict[str, Any]]:
