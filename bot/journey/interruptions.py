@@ -2,11 +2,14 @@
 
 A message is left to the rules (and the form resumes after them) when the NLU reads it as one of
 the intents below and it is not a good answer to the current step: a structured step (a number,
-yes/no, a choice) keeps anything it can read; a free-text step lets go only of confident intents
-or of button payloads. Crisis messages never reach the form: the crisis policy answers them first.
+yes/no, a choice) keeps anything it can read; a free-text step lets go only of button payloads,
+confident commands ("stop", "show my people" ...) and confident questions that are worded as
+questions ("friend" may look like a question about IPT to the NLU, but it answers "how are
+you related?"). Crisis messages never reach the form: the crisis policy answers them first.
 """
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 from bot.journey.answers import Unclear
@@ -18,7 +21,16 @@ INTERRUPTING_INTENTS = frozenset({
     "stop", "goodbye", "request_human", "delete_my_data", "bot_challenge", "ask_privacy", "edit_person",
     "remove_person", "start_inventory", "finish_journey", "greet",
 })
+QUESTION_INTENTS = frozenset({"ipt", "ipt_more", "learn_ipt", "help"})
 FREE_TEXT_CONFIDENCE = 0.8
+_QUESTION_START = re.compile(
+    r"^(what|what's|whats|how|why|who|when|where|which|can|could|do|does|is|are|will|should|tell me|explain|"
+    r"help|menu|more)\b", re.IGNORECASE)
+
+
+def looks_like_question(text: str) -> bool:
+    text = (text or "").strip()
+    return text.endswith("?") or bool(_QUESTION_START.match(text))
 
 
 def is_interruption(text: str, intent: Optional[str], confidence: float,
@@ -36,4 +48,6 @@ def is_interruption(text: str, intent: Optional[str], confidence: float,
             return False
         except Unclear:
             return True
+    if intent in QUESTION_INTENTS and not looks_like_question(text):
+        return False
     return confidence >= FREE_TEXT_CONFIDENCE
