@@ -280,6 +280,7 @@ class Journey:
             return [Reply("utter_journey/ending_not_now")]
         self.state.ending = {k: draft.get(k) for k in ("ending_helped", "ending_signs", "ending_plan")}
         self.state.phase = COMPLETED
+        self.state.phase_dates.setdefault(TERMINATION, today())
         self.state.phase_dates[COMPLETED] = today()
         return [Reply("utter_journey/ending_saved", self.variables()), Reply("utter_journey/keep_going"),
                 Reply("utter_journey/endings")]

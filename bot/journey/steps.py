@@ -202,7 +202,8 @@ ACTIVITIES: dict[str, tuple[Step, ...]] = {
     "ending": (
         Step("ending_confirm", "yes_no", when=_draft("early")),
         Step("ending_helped", "text", optional=True, when=lambda s: s.draft.get("ending_confirm") is not False,
-             before=lambda s: ["utter_journey/review"]),
+             before=lambda s: (["utter_journey/phase_termination"] if s.draft.get("early") else [])
+             + ["utter_journey/review"]),
         Step("ending_signs", "text", optional=True, when=lambda s: s.draft.get("ending_confirm") is not False),
         Step("ending_plan", "text", optional=True, when=lambda s: s.draft.get("ending_confirm") is not False),
     ),

@@ -263,6 +263,17 @@ def test_weekly_check_ins_rotate_exercises_ask_about_the_last_step_and_lead_to_t
     assert "utter_journey/keep_going" in names(turn.replies)
 
 
+def test_ending_early_gives_the_last_phase_its_introduction():
+    state = JourneyState("p", phase=MIDDLE, focus="grief", week=3, goals=["walk with Jo"])
+    journey = Journey(state)
+    journey.begin("ending")
+    run(journey, "yes")
+    assert names(journey.ask()) == ["utter_journey/phase_termination", "utter_journey/review",
+                                    "utter_journey/ask_ending_helped"]
+    run(journey, "the walks", "skip", "skip")
+    assert state.phase == COMPLETED and TERMINATION in state.phase_dates
+
+
 def test_ending_early_asks_first_and_no_keeps_the_plan():
     state = JourneyState("p", phase=MIDDLE, focus="grief", week=3)
     journey = Journey(state)
