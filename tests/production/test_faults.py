@@ -29,7 +29,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from bot.deploy.loadgen import LoadSpec, Turn, load_scripts, rest_turn, run_load
+from bot.deploy.loadgen import LoadSpec, SocketPerson, Turn, load_scripts, rest_turn, run_load
 from bot.store.repository import AppStore
 from tests.conftest import STAFF_TOKEN, wait_for
 from tests.production.conftest import postgres_control, production_stack
@@ -63,6 +63,18 @@ def say(stack, sender: str, message: str) -> tuple[httpx.Response, float]:
 def staff_handoffs(stack) -> httpx.Response:
     return httpx.get(f"http://127.0.0.1:{stack.web_port}/staff/api/handoffs",
                      headers={"Authorization": f"Bearer {STAFF_TOKEN}"}, timeout=30)
+
+
+async def socket_turn(base: str, text: str) -> Turn:
+    """One turn of a new conversation over socket.io, as the widget sends it."""
+    person = SocketPerson(base, uuid.uuid4().hex, timeout=20)
+    await person.connect()
+    try:
+        turn = Turn(person.sender, "socketio", "outage", 0, text, uuid.uuid4().hex, time.time())
+        await person.turn(turn)
+        return turn
+    finally:
+        await person.close()
 
 
 def user_texts(admin_url: str, sender: str) -> list[str]:
@@ -106,6 +118,7 @@ def test_postgres_restart_fails_clearly_and_recovers_without_restarting_anything
                 outage.append((response.status_code, seconds, response.json()))
         crisis_sender = uuid.uuid4().hex
         crisis, _ = say(stack, crisis_sender, "i want to end my life")
+        on_socket = asyncio.run(socket_turn(f"http://127.0.0.1:{stack.rasa_port}", "what is IPT?"))
         started = time.monotonic()
         staff_during = staff_handoffs(stack)
         staff_seconds = time.monotonic() - started
@@ -118,6 +131,8 @@ def test_postgres_restart_fails_clearly_and_recovers_without_restarting_anything
     assert outage and all(status == 503 for status, _, _ in outage), {s for s, _, _ in outage}
     assert max(seconds for _, seconds, _ in outage) < CLEAR_FAILURE_WITHIN
     assert all(body.get("retry") is True and body.get("error") for _, _, body in outage)
+    # socket.io: the replies, then an `ipt_error` event that says the turn was not kept
+    assert not on_socket.ok and on_socket.outcome == "store-unavailable", on_socket.outcome
     # ... except crisis help, which never depends on the database
     assert crisis.status_code == 200 and crisis.headers.get("X-IPT-Degraded") == "store-unavailable"
     assert any((m.get("custom") or {}).get("type") == "crisis" for m in crisis.json())
