@@ -14,6 +14,7 @@ from typing import Any, Optional
 
 from bot.journey import phq9, problem_areas, steps
 from bot.journey.answers import Unclear, is_skip
+from bot.journey.exercises import exercise_for
 from bot.journey.inventory import MAX_PEOPLE, people_text
 from bot.journey.state import COMPLETED, INITIAL, MIDDLE, TERMINATION, CheckinEntry, JourneyState, PersonEntry
 from bot.journey.steps import Step
@@ -186,9 +187,6 @@ class Journey:
         if value:
             for key in (*steps.PERSON_KEYS, "inventory_more"):
                 self.state.draft.pop(key, None)
-        return []
-
-    def _after_confirm_start_over(self, value: Any, skipped: bool) -> list[Reply]:
         return []
 
     # ----------------------------------------------------------------- finishing activities
@@ -379,8 +377,6 @@ class Journey:
         return next((c.mood for c in reversed(self.state.checkins) if c.mood is not None), None)
 
     def exercise(self) -> str:
-        from bot.journey.exercises import exercise_for
-
         return exercise_for(self.state.focus or problem_areas.DEFICITS, self.state.week)
 
     def formulation_text(self) -> str:
@@ -389,8 +385,8 @@ class Journey:
         second = f", and also {problem_areas.LABELS[state.second_focus].lower()}" if state.second_focus else ""
         mood = self.last_mood()
         mood_part = f"Your mood has been around {mood} out of 10. " if mood is not None else ""
-        named = [p.name for p in state.people
-                 if any(p.name in reason for s in self.area_scores() if s.area == state.focus for reason in s.reasons)]
+        reasons = next((s.reasons for s in self.area_scores() if s.area == state.focus), [])
+        named = [p.name for p in state.people if any(p.name in reason for reason in reasons)]
         who = f" (with {', '.join(named)})" if named else ""
         return (f"{mood_part}Much of what you shared points to {focus}{who}{second}. In IPT we work on that area, "
                 "because mood and relationships affect each other: as things change there, mood often lifts.")
@@ -400,6 +396,7 @@ class Journey:
         state = self.state
         draft_person = state.draft.get("person_name") or state.draft.get("pick_person")
         moods = [str(c.mood) for c in state.checkins if c.mood is not None]
+        last_step = self.last_between_step() or ""
         values = {
             "name": state.display_name or "",
             "count": len(state.people),
@@ -412,13 +409,13 @@ class Journey:
             "goals": "\n".join(f"• {g}" for g in state.goals) or "none yet",
             "formulation": state.formulation or self.formulation_text(),
             "scores": problem_areas.summary(self.area_scores()),
-            "mood": self.last_mood() if self.last_mood() is not None else "not given",
+            "mood": moods[-1] if moods else "not given",
             "moods": " → ".join(moods) or "none recorded",
             "week": state.week,
             "weeks_planned": state.weeks_planned,
             "weeks_left": max(state.weeks_planned - state.week, 0),
-            "last_step": self.last_between_step() or "",
-            "between_step": self.last_between_step() or "",
+            "last_step": last_step,
+            "between_step": last_step,
             "phase": steps.PHASE_LABELS[state.phase],
             "done": ", ".join(steps.LABELS[a] for a in state.done) or "nothing yet",
             "signs": state.ending.get("ending_signs") or "",
