@@ -17,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.conversation import latest_text
+from bot.journey import phq9
 from bot.journey.engine import Reply
 from bot.journey.interruptions import is_interruption
 from bot.journey.service import JourneyService
@@ -25,6 +26,7 @@ FORM = "journey_form"
 ANSWER_SLOT = "journey_answer"
 STEP_SLOT = "journey_step"
 PENDING_SLOT = "journey_pending"
+ITEM9_SAFE_ANSWER = "not at all"
 
 
 def send(dispatcher: CollectingDispatcher, replies: List[Reply]) -> None:
@@ -46,6 +48,11 @@ def answered_just_now(tracker: Tracker) -> bool:
         if event.get("event") == "action" and event.get("name") not in ("action_listen", None):
             actions.append(event["name"])
     return actions in ([], [FORM])
+
+
+def safe_at_item9(tracker: Tracker) -> bool:
+    """PHQ-9 item 9 was answered through the safety question: "No, I'm safe" (scored "not at all")."""
+    return tracker.get_slot("safety_check") == "no" and tracker.get_slot(STEP_SLOT) == phq9.SELF_HARM_ITEM
 
 
 def latest_intent(tracker: Tracker) -> tuple[Optional[str], float]:
@@ -95,6 +102,8 @@ class GuidedFormValidation(FormValidationAction):
 
     async def extract_journey_answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                      domain: DomainDict) -> Dict[Text, Any]:
+        if safe_at_item9(tracker):
+            return {self.answer_slot: ITEM9_SAFE_ANSWER}
         if tracker.get_slot("requested_slot") != self.answer_slot or not answered_just_now(tracker):
             return {}  # activation, or coming back after an interruption: nothing new to read
         text = latest_text(tracker)
@@ -106,9 +115,14 @@ class GuidedFormValidation(FormValidationAction):
 
     async def validate_journey_answer(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                       domain: DomainDict) -> Dict[Text, Any]:
-        if value is None or not answered_just_now(tracker):
+        safe = safe_at_item9(tracker) and value == ITEM9_SAFE_ANSWER
+        if value is None or not (answered_just_now(tracker) or safe):
             return {}  # Rasa asks for validation on activation and after interruptions too: nothing was said
         turn = await run_service("answer", tracker.sender_id, str(value), latest_intent(tracker)[0])
+        if safe:
+            send(dispatcher, turn.replies)
+            done = {self.answer_slot: None, "safety_check": None}
+            return {**done, "requested_slot": None, STEP_SLOT: None} if turn.finished else done
         send(dispatcher, turn.replies)
         if turn.finished:
             return {self.answer_slot: None, "requested_slot": None, STEP_SLOT: None}

@@ -31,6 +31,7 @@ from bot.nlp import load_pipeline
 
 LEXICON_PATH = Path(__file__).with_name("lexicon.yml")
 CATEGORIES = ("suicide", "self_harm", "overdose", "harm_to_others", "abuse")
+POSSIBLE = "possible"  # risk cues that are not a plan: hopelessness, burden, "so tired of everything"
 _RAW_SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\.\.)\s+|[\r\n]+")
 _WILDCARD = {"OP": "?"}
 _SENTENCE_END = {"ORTH": "."}  # every normalised sentence ends with " ." (see _normalise)
@@ -103,10 +104,14 @@ class CrisisDetector:
     # -- public API ------------------------------------------------------------------------
     def detect(self, text: str | None) -> CrisisSignal | None:
         """The most urgent crisis signal in `text` (by the lexicon's priority), or None."""
-        found = self._find(text)
+        found = [f for f in self._find(text) if f.signal.category in CATEGORIES]
         if not found:
             return None
         return min(found, key=lambda f: (f.weak, self.priority.index(f.signal.category))).signal
+
+    def detect_possible(self, text: str | None) -> CrisisSignal | None:
+        """A risk cue that is not a plan (the lexicon's `possible` rules), or None."""
+        return next((f.signal for f in self._find(text) if f.signal.category == POSSIBLE), None)
 
     def detect_all(self, text: str | None) -> list[CrisisSignal]:
         """Every crisis signal in `text`, one per matched rule (for debugging the lexicon)."""
@@ -184,8 +189,8 @@ class CrisisDetector:
 
     # -- compiling the lexicon -------------------------------------------------------------
     def _compile(self) -> None:
-        for category in CATEGORIES:
-            spec = self.lexicon["categories"][category]
+        for category in (*CATEGORIES, POSSIBLE):
+            spec = self.lexicon["categories"].get(category) or {}
             for i, entry in enumerate(spec.get("terms", [])):
                 rule = self._rule(category, entry, "patterns")
                 key = self._register(f"{category}:term:{i}", rule)

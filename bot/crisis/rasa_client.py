@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import httpx
 
-from bot.crisis.handoff_state import CLOSED, HANDOFF_SLOT
+from bot.handoff.state import CLOSED, HANDOFF_SLOT
 from bot.crisis.render_domain import HANDOFF_RESUME_MESSAGE
 
 

@@ -18,7 +18,19 @@ from bot import PROJECT_ROOT
 from bot.crisis.resources import DEFAULT_LOCALE, all_locales, resources_payload, resources_text
 
 DOMAIN_FILE = PROJECT_ROOT / "domain" / "crisis.yml"
-HANDOFF_NOTE = "A person from our team has been asked to join this chat and will reply here."
+# Honest staffing (bot/handoff/staffing.py sets `clinic_open` when a crisis reply starts).
+HANDOFF_NOTE = {
+    True: "I've asked a person from the clinic to join this chat. It may take a few minutes. "
+    "If you are in danger, don't wait: use the numbers above now.",
+    False: "Nobody from the clinic can reply here right now. The lines above are the way to get "
+    "help now, and they are there day and night.",
+}
+SAFETY_QUESTION = ("Can I check something with you? Sometimes when people feel this way, they have thoughts "
+                   "of ending their life or of hurting themselves. Are you having thoughts like that?")
+SAFETY_BUTTONS = [{"title": "Yes", "payload": "yes"}, {"title": "No, I'm safe", "payload": "no, I'm safe"},
+                  {"title": "Not sure", "payload": "not sure"}]
+HOLDING_BUTTONS = [{"title": "I'm safe now", "payload": "no, I'm safe"},
+                   {"title": "I need help now", "payload": "yes"}]
 
 EMPATHY = {
     None: "I'm really glad you told me. What you're going through sounds serious, "
@@ -34,6 +46,12 @@ EMPATHY = {
     "abuse": "I'm so sorry this is happening to you. It is not your fault, "
     "and you deserve to be safe.",
 }
+# Someone writing about another person, and a child writing about themself (slot crisis_speaker).
+EMPATHY_OTHER = ("Thank you for reaching out for them. You're doing the right thing. If they might be in danger "
+                 "now, call the emergency number, and stay with them if it is safe for you. These lines help "
+                 "people who are worried about someone, too.")
+EMPATHY_CHILD = ("You did the right thing telling me. What is happening is not your fault. You deserve to be "
+                 "safe, and there are people whose job is to help you.")
 
 
 # Sent by the staff API when staff end a hand-off. It is not a domain response because no story or
@@ -62,53 +80,116 @@ def _per_locale(build) -> list[dict[str, Any]]:
     return variations
 
 
-def _crisis_payload(locale: str) -> dict[str, Any]:
+def _crisis_payload(locale: str, clinic_open: bool) -> dict[str, Any]:
     return {
         "type": "crisis",
         "category": "{crisis_category}",
+        "speaker": "{crisis_speaker}",
         "locale": locale,
         "resources": resources_payload(locale),
-        "handoff": {"status": "requested", "message": HANDOFF_NOTE},
+        "handoff": {"status": "requested", "clinic_open": clinic_open, "message": HANDOFF_NOTE[clinic_open]},
     }
+
+
+def _resources_variations() -> list[dict[str, Any]]:
+    """The default (default locale, nobody on duty) unconditioned, then one per locale and staffing
+    state. Rasa picks among every variation whose conditions match, so they must exclude each other."""
+    def variation(locale: str, clinic_open: bool) -> dict[str, Any]:
+        return {"text": resources_text(locale) + "\n" + HANDOFF_NOTE[clinic_open],
+                "custom": _crisis_payload(locale, clinic_open)}
+    variations = [variation(DEFAULT_LOCALE, False)]
+    for locale in all_locales():
+        for clinic_open in (False, True):
+            variations.append({**variation(locale, clinic_open), "condition": _slot_condition("crisis_locale", locale)
+                               + [{"type": "slot", "name": "clinic_open", "value": clinic_open}]})
+    return variations
+
+
+def _per_locale_text(build) -> list[dict[str, Any]]:
+    variations = [{"text": build(DEFAULT_LOCALE)}]
+    for locale in all_locales():
+        variations.append({"text": build(locale), "condition": _slot_condition("crisis_locale", locale)})
+    return variations
+
+
+def _first_line(locale: str) -> str:
+    first = all_locales()[locale]["resources"][0]
+    how = " or ".join(f"{verb} {first[key]}" for verb, key in (("call", "phone"), ("text", "sms")) if first.get(key))
+    return f"{first['name']} ({how})"
+
+
+def _text_line(locale: str) -> str:
+    texts = [r for r in all_locales()[locale]["resources"] if r.get("sms")]
+    if not texts:
+        return f"If talking feels too hard, write to me here, or use {_first_line(locale)}."
+    line = texts[0]
+    keyword = f"{line['keyword']} to " if line.get("keyword") else ""
+    return (f"That's okay, you don't have to call anyone. You can text instead: text {keyword}{line['sms']} "
+            f"({line['name']}), free and at any time. You can also keep writing to me here.")
+
+
+def _slot(kind: str = "text") -> dict[str, Any]:
+    return {"type": kind, "influence_conversation": False, "mappings": [{"type": "custom"}]}
 
 
 def render() -> dict[str, Any]:
     empathy = [{"text": EMPATHY[None]}] + [
-        {"text": text, "condition": _slot_condition("crisis_category", category)}
+        {"text": text, "condition": _slot_condition("crisis_category", category)
+         + _slot_condition("crisis_speaker", "self")}
         for category, text in EMPATHY.items()
         if category
-    ]
+    ] + [{"text": EMPATHY_OTHER, "condition": _slot_condition("crisis_speaker", "other")},
+         {"text": EMPATHY_CHILD, "condition": _slot_condition("crisis_speaker", "child")}]
     return {
         "version": "3.1",
-        "intents": ["crisis"],
+        "intents": ["crisis", "possible_risk"],
         "slots": {
-            # Set by bot/policies/crisis.py when a crisis message arrives.
-            "crisis_category": {
-                "type": "text",
-                "influence_conversation": False,
-                "mappings": [{"type": "custom"}],
-            },
-            "crisis_locale": {
-                "type": "text",
-                "influence_conversation": False,
-                "mappings": [{"type": "custom"}],
-            },
-            "handoff_status": {
-                "type": "text",
-                "influence_conversation": False,
-                "mappings": [{"type": "custom"}],
-            },
+            # Set by bot/policies/crisis.py when a crisis reply or a safety question starts.
+            "crisis_category": _slot(),
+            "crisis_speaker": _slot(),
+            "crisis_locale": _slot(),
+            "clinic_open": _slot("bool"),
+            "handoff_status": _slot(),
+            "safety_check": _slot(),
         },
         "responses": {
             "utter_crisis": empathy,
-            "utter_crisis_resources": _per_locale(
-                lambda locale: {
-                    "text": resources_text(locale) + "\n" + HANDOFF_NOTE,
-                    "custom": _crisis_payload(locale),
-                }
-            ),
+            "utter_crisis_resources": _resources_variations(),
+            # The possible-risk tier: one direct question in the style of the Columbia screener (C-SSRS).
+            "utter_safety_check": [{
+                "text": SAFETY_QUESTION, "buttons": SAFETY_BUTTONS,
+                "custom": {"type": "safety_check", "question": SAFETY_QUESTION,
+                           "options": [b["title"] for b in SAFETY_BUTTONS]},
+            }],
+            "utter_safety_check_again": [{
+                "text": "I want to be sure I understand, because it matters. Are you having thoughts of ending "
+                        "your life or of hurting yourself?",
+                "buttons": SAFETY_BUTTONS,
+            }],
+            "utter_safety_check_ok": _per_locale_text(
+                lambda locale: "Thank you for telling me. If that changes, tell me here at any time, or reach "
+                f"{_first_line(locale)}, day or night. Let's carry on."),
+            "utter_safety_check_ok_waiting": [{
+                "text": "Thank you for letting me know. You can carry on with me now if you'd like. Someone from "
+                        "the clinic may still check in with you here, and the lines above are there any time.",
+                "buttons": [{"title": "Show the menu", "payload": "/help"}],
+            }],
+            # While a hand-off waits for staff (bot/handoff/holding.py chooses).
+            "utter_holding": [
+                {"text": "I'm still here with you. Thank you for staying in touch.", "buttons": HOLDING_BUTTONS},
+                {"text": "I hear you. You don't have to go through this alone.", "buttons": HOLDING_BUTTONS},
+                {"text": "Thank you for telling me. Keep writing if it helps; I'm reading.",
+                 "buttons": HOLDING_BUTTONS},
+            ],
+            "utter_holding_no_call": _per_locale_text(_text_line),
+            "utter_holding_when": [
+                {"text": HANDOFF_NOTE[False], "buttons": HOLDING_BUTTONS},
+                {"text": "Someone from the clinic has been asked to join and will write here as soon as they can. "
+                         "If you are in danger, please don't wait for them.",
+                 "buttons": HOLDING_BUTTONS, "condition": [{"type": "slot", "name": "clinic_open", "value": True}]},
+            ],
         },
-        "actions": ["action_crisis_handoff"],
+        "actions": ["action_crisis_handoff", "action_flag_for_review"],
     }
 
 

@@ -1,21 +1,25 @@
-"""The crisis detector as a Rasa 3.6 NLU pipeline step; put it LAST in config.yml's pipeline:
+"""The safety triage as a Rasa 3.6 NLU pipeline step; put it LAST in config.yml's pipeline.
 
-    pipeline:
-      ...
-      - name: DIETClassifier
-      - name: ResponseSelector
-      - name: FallbackClassifier
-      - name: bot.nlu.crisis_detector.CrisisDetectorComponent
+Training (`rasa train`) fits the risk model (`bot.crisis.risk_model`) on the labelled sets of
+`bot.crisis.corpus` plus the NLU examples of every non-risk intent, and stores it in the model
+archive with the thresholds of `bot/crisis/risk_thresholds.yml`. The files it reads are part of the
+component's fingerprint, so a change to them retrains it.
 
-On every message it runs `bot.crisis.detector` on the raw text, and it also counts DIET's
-top-ranked real intent (skipping `nlu_fallback`) being `crisis`. When either fires, the message
-gets intent `crisis` (confidence 1.0, first in the ranking) carrying `crisis_category` (a detector
-category, or "unspecified" when only DIET fired), and every extracted entity is dropped, so no
-form can take a crisis message as a slot value. Other messages are left untouched.
-`bot.policies.crisis.CrisisPolicy` turns the category (and CRISIS_LOCALE) into slots.
+On every message it runs `bot.crisis.triage` (rules, cues, model):
+
+- clear risk: intent `crisis` (confidence 1.0) with `crisis_category` and `crisis_speaker`;
+- possible risk: intent `possible_risk` (confidence 1.0);
+- no risk: DIET's own `crisis` / `possible_risk` guesses are taken out of the ranking, the rest is
+  renormalised, and below `fallback_threshold` the intent becomes `nlu_fallback`. DIET alone never
+  opens a hand-off or asks the safety question.
+
+Every entity is dropped from a risk message, so no form can take it as an answer. The assessment
+(tier, source, scores) is kept with the message as `risk`, for staff review.
+`bot.policies.crisis.CrisisPolicy` decides what the assistant does with it.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any, Dict, List, Optional, Text
 
@@ -33,68 +37,109 @@ from rasa.shared.nlu.constants import (
     TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.crisis.detector import CrisisDetector, get_detector
+from bot.crisis import corpus
+from bot.crisis.calibrate import THRESHOLDS_FILE, load_thresholds
+from bot.crisis.corpus import Example
+from bot.crisis.detector import get_detector
+from bot.crisis.risk_model import RiskModel
+from bot.crisis.triage import CLEAR, POSSIBLE, Assessment, Triage
 
 logger = logging.getLogger(__name__)
 
-CRISIS_INTENT = "crisis"
-CATEGORY_KEY = "crisis_category"  # carried in the intent dict
-UNSPECIFIED = "unspecified"
+CRISIS_INTENT, POSSIBLE_INTENT = "crisis", "possible_risk"
+RISK_INTENTS = (CRISIS_INTENT, POSSIBLE_INTENT)
+CATEGORY_KEY, SPEAKER_KEY, RISK_KEY = "crisis_category", "crisis_speaker", "risk"
+MODEL_FILE = "risk_model.pkl"
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class CrisisDetectorComponent(GraphComponent):
-    """Sets intent `crisis`, with its category, when a message is a crisis."""
+    """Sets `crisis` or `possible_risk` from the safety triage; see the module docstring."""
 
-    def __init__(self, config: Dict[Text, Any], detector: Optional[CrisisDetector] = None) -> None:
-        self.component_config = config
-        self.detector = detector or get_detector()
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"fallback_threshold": 0.45}
 
     @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> CrisisDetectorComponent:
-        """Creates the component; the detector is built here, not on the first message."""
-        return cls(config)
+    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
+        """The training sets and the thresholds are read from files, not from the graph."""
+        return corpus.fingerprint() + hashlib.sha256(THRESHOLDS_FILE.read_bytes()).hexdigest()[:16]
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+                 model: Optional[RiskModel] = None, thresholds: Optional[dict] = None) -> None:
+        self.component_config = {**self.get_default_config(), **config}
+        self._model_storage, self._resource = model_storage, resource
+        thresholds = thresholds or load_thresholds()
+        self.triage = Triage(get_detector(), model, float(thresholds["high"]), float(thresholds["low"]))
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> CrisisDetectorComponent:
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Fits the risk model on the labelled sets and the NLU examples of non-risk intents."""
+        examples = corpus.training_examples() + [
+            Example(m.get(TEXT), corpus.NONE, "nlu") for m in training_data.intent_examples
+            if m.get(INTENT) not in RISK_INTENTS and m.get(TEXT)]
+        logger.info("Training the risk model on %d messages.", len(examples))
+        model = RiskModel.train(examples, self.triage.detector.normalizer)
+        with self._model_storage.write_to(self._resource) as directory:
+            model.save(directory / MODEL_FILE)
+        self.triage.model = model
+        return self._resource
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> CrisisDetectorComponent:
+        with model_storage.read_from(resource) as directory:
+            model = RiskModel.load(directory / MODEL_FILE, get_detector().normalizer)
+        return cls(config, model_storage, resource, model)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
 
     def process(self, messages: List[Message]) -> List[Message]:
-        """Marks each crisis message (see the module docstring); returns the messages."""
         for message in messages:
-            category = self._crisis_category(message)
-            if category is not None:
-                self._mark_crisis(message, category)
+            assessment = self.triage.assess(message.get(TEXT) or "")
+            message.set(RISK_KEY, assessment.as_dict(), add_to_output=True)
+            if assessment.tier in (CLEAR, POSSIBLE):
+                self._mark(message, assessment)
+            else:
+                self._without_risk_intents(message)
         return messages
 
-    def _crisis_category(self, message: Message) -> Optional[Text]:
-        signal = self.detector.detect(message.get(TEXT) or "")
-        if signal is not None:
-            return signal.category
-        if _top_real_intent(message) == CRISIS_INTENT:
-            return UNSPECIFIED
-        return None
-
-    def _mark_crisis(self, message: Message, category: Text) -> None:
-        crisis = {INTENT_NAME_KEY: CRISIS_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0}
-        ranking = [dict(r) for r in message.get(INTENT_RANKING_KEY) or []
-                   if r.get(INTENT_NAME_KEY) != CRISIS_INTENT]
-        message.set(INTENT, {**crisis, CATEGORY_KEY: category}, add_to_output=True)
-        message.set(INTENT_RANKING_KEY, [dict(crisis)] + ranking, add_to_output=True)
+    @staticmethod
+    def _mark(message: Message, assessment: Assessment) -> None:
+        name = CRISIS_INTENT if assessment.tier == CLEAR else POSSIBLE_INTENT
+        intent: Dict[str, Any] = {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: 1.0}
+        ranking = [dict(intent)] + [dict(r) for r in message.get(INTENT_RANKING_KEY) or []
+                                    if r.get(INTENT_NAME_KEY) not in RISK_INTENTS]
+        if assessment.tier == CLEAR:
+            intent.update({CATEGORY_KEY: assessment.category, SPEAKER_KEY: assessment.speaker})
+        message.set(INTENT, intent, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         message.set(ENTITIES, [], add_to_output=True)
-        logger.info("Crisis detected (category %s).", category)
+        logger.info("Safety triage: %s risk (%s, from %s).", assessment.tier, assessment.category, assessment.source)
 
-
-def _top_real_intent(message: Message) -> Optional[Text]:
-    """The best-ranked intent other than `nlu_fallback` (FallbackClassifier puts it first)."""
-    for ranked in message.get(INTENT_RANKING_KEY) or []:
-        if ranked.get(INTENT_NAME_KEY) != DEFAULT_NLU_FALLBACK_INTENT_NAME:
-            return ranked.get(INTENT_NAME_KEY)
-    intent = message.get(INTENT) or {}
-    name = intent.get(INTENT_NAME_KEY)
-    return name if name != DEFAULT_NLU_FALLBACK_INTENT_NAME else None
+    def _without_risk_intents(self, message: Message) -> None:
+        """DIET's guess of a risk intent does not count: the next intent stands, renormalised."""
+        ranking = message.get(INTENT_RANKING_KEY) or []
+        intent = message.get(INTENT) or {}
+        if intent.get(INTENT_NAME_KEY) not in RISK_INTENTS and not any(
+                r.get(INTENT_NAME_KEY) in RISK_INTENTS for r in ranking[:1]):
+            return
+        removed = sum(float(r.get(PREDICTED_CONFIDENCE_KEY) or 0) for r in ranking
+                      if r.get(INTENT_NAME_KEY) in RISK_INTENTS)
+        scale = 1.0 / max(1.0 - removed, 1e-6)
+        rest = [{**r, PREDICTED_CONFIDENCE_KEY: float(r.get(PREDICTED_CONFIDENCE_KEY) or 0) * scale}
+                for r in ranking
+                if r.get(INTENT_NAME_KEY) not in (*RISK_INTENTS, DEFAULT_NLU_FALLBACK_INTENT_NAME)]
+        threshold = float(self.component_config["fallback_threshold"])
+        if not rest or rest[0][PREDICTED_CONFIDENCE_KEY] < threshold:
+            top = {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: threshold}
+            rest = [top] + rest
+        message.set(INTENT, dict(rest[0]), add_to_output=True)
+        message.set(INTENT_RANKING_KEY, rest, add_to_output=True)

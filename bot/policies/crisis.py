@@ -1,17 +1,22 @@
-"""The crisis policy: starts the crisis reply with its slots, and pauses the assistant during a hand-off.
+"""The crisis policy: the graded safety response and the hand-off, decided in the Rasa server.
 
-- A new `crisis` message: predicts `utter_crisis` and sets the slots its responses need,
-  `crisis_category` (from the NLU crisis detector) and `crisis_locale` (CRISIS_LOCALE); the rule
-  in data/rules/crisis.yml carries on with the resources and the hand-off action.
-- While the hand-off waits for staff ("requested"), every message gets the resources again
-  (`utter_crisis_resources`, which says a person will join); once staff have taken over ("taken"),
-  the assistant stays silent and staff reply through the HTTP API.
+It runs without the action server and the database (the replies are domain responses), and it
+outranks every other policy (priority 7, "no user" predictions, so it wins over a running form).
 
-- During the guided journey's PHQ-9, an answer above 0 to item 9 (thoughts of being better off
-  dead or of self-harm) starts the same crisis reply.
-- A crisis ends any form in progress (its answers so far are saved by the journey).
-
-It runs in the Rasa server and needs neither the action server nor the database.
+- **Clear risk** (intent `crisis`, from bot/nlu/crisis_detector.py): `utter_crisis`, then
+  `utter_crisis_resources` (lines for the locale; in or out of the clinic's hours), then
+  `action_crisis_handoff`. A running form ends.
+- **Possible risk** (intent `possible_risk`): `utter_safety_check`, one direct question; the form, if
+  any, stays where it was. The answer: yes, not sure, or a risk message -> the clear-risk reply; no ->
+  `utter_safety_check_ok`, a flag for staff review, and the form asks its question again; no answer
+  -> asked once more, then treated as not sure.
+- **PHQ-9 item 9** in the journey: "not at all" goes on; any frequency or yes -> the clear-risk reply;
+  anything else -> the safety question. It is never skipped.
+- **While a hand-off waits** (requested): a new risk message gets the crisis reply again (the action
+  adds it to the open hand-off); anything else gets a holding reply that answers it
+  (bot/handoff/holding.py) and offers the safety question; "No, I'm safe" moves the hand-off to
+  "safe" and the person may carry on. **While staff have it** (taken): silent; a risk message is only
+  flagged for staff (`action_flag_for_review`).
 """
 from __future__ import annotations
 
@@ -26,25 +31,30 @@ from rasa.shared.core.events import ActionExecuted, ActiveLoop, Event, SlotSet, 
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.crisis.handoff_state import CRISIS_RESOURCES_RESPONSE, REQUESTED, TAKEN, handoff_state
 from bot.crisis.resources import configured_locale
+from bot.crisis.safety_check import NO, UNSURE, YES, read_safety_answer
+from bot.handoff import staffing
+from bot.handoff.holding import holding_response
+from bot.handoff.state import CRISIS_RESOURCES_RESPONSE, HANDOFF_SLOT, REQUESTED, SAFE, TAKEN, handoff_state
 from bot.journey import phq9
 
-CRISIS_INTENT = "crisis"
+CRISIS_INTENT, POSSIBLE_INTENT = "crisis", "possible_risk"
 CRISIS_RESPONSE = "utter_crisis"
-HOLDING_RESPONSE = CRISIS_RESOURCES_RESPONSE
-UNSPECIFIED = "unspecified"
 HANDOFF_ACTION = "action_crisis_handoff"
-PHQ9_CATEGORY = "suicide"  # item 9 asks about thoughts of being better off dead or of self-harm
+FLAG_ACTION = "action_flag_for_review"
+SAFETY_QUESTION, SAFETY_AGAIN = "utter_safety_check", "utter_safety_check_again"
+SAFETY_OK, SAFETY_OK_WAITING = "utter_safety_check_ok", "utter_safety_check_ok_waiting"
+HOLDING_PROMPTS = ("utter_holding", "utter_holding_no_call", "utter_holding_when")
+SAFETY_SLOT = "safety_check"
+UNSPECIFIED, SUICIDE = "unspecified", "suicide"  # the safety question asks about suicide and self-harm
 JOURNEY_FORM, JOURNEY_STEP_SLOT = "journey_form", "journey_step"
-
-
-def phq9_item9_positive(tracker: DialogueStateTracker) -> bool:
-    """The person just answered PHQ-9 item 9 in the journey form with more than "not at all"."""
-    if tracker.active_loop_name != JOURNEY_FORM or tracker.get_slot(JOURNEY_STEP_SLOT) != phq9.SELF_HARM_ITEM:
-        return False
-    answer = phq9.answer_or_none((tracker.latest_message.text if tracker.latest_message else None) or "")
-    return bool(answer)
+# What follows each of our actions within the turn it started.
+FOLLOWING = {
+    CRISIS_RESPONSE: CRISIS_RESOURCES_RESPONSE, CRISIS_RESOURCES_RESPONSE: HANDOFF_ACTION,
+    HANDOFF_ACTION: ACTION_LISTEN_NAME, SAFETY_QUESTION: ACTION_LISTEN_NAME, SAFETY_AGAIN: ACTION_LISTEN_NAME,
+    SAFETY_OK: FLAG_ACTION, SAFETY_OK_WAITING: FLAG_ACTION, FLAG_ACTION: ACTION_LISTEN_NAME,
+    **{prompt: ACTION_LISTEN_NAME for prompt in HOLDING_PROMPTS},
+}
 
 
 def _actions_since_user(tracker: DialogueStateTracker) -> List[str]:
@@ -57,32 +67,57 @@ def _actions_since_user(tracker: DialogueStateTracker) -> List[str]:
     return list(reversed(names))
 
 
-def _crisis_turn_next(tracker: DialogueStateTracker) -> Optional[str]:
-    """Within the turn that started the crisis reply: resources, then the hand-off, then listen.
+def previous_prompt(tracker: DialogueStateTracker) -> Optional[str]:
+    """The last action before the person's latest message (action_listen aside)."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            if seen_user:
+                return None
+            seen_user = True
+        elif seen_user and isinstance(event, ActionExecuted) and event.action_name not in (ACTION_LISTEN_NAME, None):
+            return event.action_name
+    return None
 
-    The rule in data/rules/crisis.yml says the same for a `crisis` message; this also covers the
-    turns started by something else (PHQ-9 item 9), which no rule can match.
-    """
-    done = _actions_since_user(tracker)
-    if CRISIS_RESPONSE not in done:
-        return None
-    following = {CRISIS_RESPONSE: HOLDING_RESPONSE, HOLDING_RESPONSE: HANDOFF_ACTION,
-                 HANDOFF_ACTION: ACTION_LISTEN_NAME}
-    return following.get(done[-1])
+
+def _journey_step(tracker: DialogueStateTracker) -> Optional[str]:
+    return tracker.get_slot(JOURNEY_STEP_SLOT) if tracker.active_loop_name == JOURNEY_FORM else None
 
 
-def crisis_events(tracker: DialogueStateTracker, category: str) -> List[Event]:
-    events: List[Event] = [SlotSet("crisis_category", category), SlotSet("crisis_locale", configured_locale())]
+def item9_reading(text: str) -> str:
+    """PHQ-9 item 9 answered in words: "none" (a clear not at all), "positive", or "unclear"."""
+    answer = phq9.answer_or_none(text)
+    if answer == 0:
+        return "none"
+    if answer or read_safety_answer(text) == YES:
+        return "positive"
+    return "unclear"
+
+
+def crisis_events(tracker: DialogueStateTracker, category: str, speaker: str = "self") -> List[Event]:
+    events: List[Event] = [
+        SlotSet("crisis_category", category), SlotSet("crisis_speaker", speaker or "self"),
+        SlotSet("crisis_locale", configured_locale()), SlotSet("clinic_open", staffing.is_open()),
+        SlotSet(SAFETY_SLOT, None),
+    ]
     if tracker.active_loop_name:
         events += [ActiveLoop(None), SlotSet(REQUESTED_SLOT, None)]
     return events
+
+
+def _clear(tracker: DialogueStateTracker, category: str = SUICIDE, speaker: str = "self") -> Tuple[str, List[Event]]:
+    return CRISIS_RESPONSE, crisis_events(tracker, category, speaker)
+
+
+def _ask_safety(tracker: DialogueStateTracker) -> Tuple[str, List[Event]]:
+    return SAFETY_QUESTION, [SlotSet(SAFETY_SLOT, "asked"), SlotSet("crisis_locale", configured_locale())]
 
 
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=False
 )
 class CrisisPolicy(Policy):
-    """Outranks the other policies (priority 7) for the crisis reply and during a hand-off."""
+    """Outranks the other policies (priority 7) for the safety response and during a hand-off."""
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
@@ -113,18 +148,61 @@ class CrisisPolicy(Policy):
     @staticmethod
     def next_action(tracker: DialogueStateTracker) -> Tuple[Optional[str], List[Event]]:
         """The action to force now with the events to apply first, or (None, []) to abstain."""
-        intent = (tracker.latest_message.intent if tracker.latest_message else None) or {}
-        just_heard = tracker.latest_action_name == ACTION_LISTEN_NAME
-        if just_heard and intent.get("name") == CRISIS_INTENT:
-            return CRISIS_RESPONSE, crisis_events(tracker, intent.get("crisis_category") or UNSPECIFIED)
-        if just_heard and phq9_item9_positive(tracker):
-            return CRISIS_RESPONSE, crisis_events(tracker, PHQ9_CATEGORY)
-        crisis_turn = _crisis_turn_next(tracker)
-        if crisis_turn:
-            return crisis_turn, []
-        state = handoff_state(tracker.events)
-        if state not in (REQUESTED, TAKEN) or intent.get("name") == CRISIS_INTENT:
+        done = _actions_since_user(tracker)
+        if done:
+            return _within_turn(tracker, done)
+        if tracker.latest_action_name != ACTION_LISTEN_NAME:
             return None, []
-        if just_heard and state == REQUESTED:
-            return HOLDING_RESPONSE, []
-        return ACTION_LISTEN_NAME, []
+        return _after_message(tracker)
+
+
+def _within_turn(tracker: DialogueStateTracker, done: List[str]) -> Tuple[Optional[str], List[Event]]:
+    """Carry on a turn this policy started; abstain in turns it did not start."""
+    if not any(name in FOLLOWING for name in done):
+        return None, []
+    following = FOLLOWING.get(done[-1])
+    if done[-1] == FLAG_ACTION and SAFETY_OK in done and tracker.active_loop_name:
+        return tracker.active_loop_name, []  # the form asks its question again
+    return following, []
+
+
+def _after_message(tracker: DialogueStateTracker) -> Tuple[Optional[str], List[Event]]:
+    message = tracker.latest_message
+    intent = (message.intent if message else None) or {}
+    name, text = intent.get("name"), (message.text if message else None) or ""
+    state = handoff_state(tracker.events)
+
+    if state == TAKEN:  # staff are talking with the person: never talk over them
+        return (FLAG_ACTION if name in (CRISIS_INTENT, POSSIBLE_INTENT) else ACTION_LISTEN_NAME), []
+    if name == CRISIS_INTENT:
+        return _clear(tracker, intent.get("crisis_category") or UNSPECIFIED, intent.get("crisis_speaker") or "self")
+
+    prompt = previous_prompt(tracker)
+    if prompt in (SAFETY_QUESTION, SAFETY_AGAIN, *HOLDING_PROMPTS):
+        answer = read_safety_answer(text, name)
+        if name == POSSIBLE_INTENT or answer in (YES, UNSURE):
+            return _clear(tracker)
+        if answer == NO:
+            if state == REQUESTED:
+                return SAFETY_OK_WAITING, [SlotSet(SAFETY_SLOT, NO), SlotSet(HANDOFF_SLOT, SAFE)]
+            return SAFETY_OK, [SlotSet(SAFETY_SLOT, NO)]
+        if prompt == SAFETY_QUESTION:
+            return SAFETY_AGAIN, [SlotSet(SAFETY_SLOT, "asked")]
+        if prompt == SAFETY_AGAIN:
+            return _clear(tracker)  # no answer twice: treated as "not sure"
+
+    step = _journey_step(tracker)
+    if step == phq9.SELF_HARM_ITEM:
+        reading = item9_reading(text)
+        if reading == "positive":
+            return _clear(tracker)
+        if reading == "unclear":
+            return _ask_safety(tracker)
+        return None, []
+    if name == POSSIBLE_INTENT:
+        if step in phq9.ITEMS and phq9.answer_or_none(text) is not None:
+            return JOURNEY_FORM, []  # answering "feeling hopeless?" with how often: the item 9 comes next
+        return _ask_safety(tracker)
+    if state == REQUESTED:
+        return holding_response(text, name), []
+    return None, []

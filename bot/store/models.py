@@ -44,6 +44,25 @@ class Handoff(Base):
     taken_by = Column(String(120))
     taken_at = Column(DateTime(timezone=True))
     closed_at = Column(DateTime(timezone=True))
+    priority = Column(Integer, nullable=False, default=1, server_default="1")  # risk messages in it
+    last_message_at = Column(DateTime(timezone=True))
+    person_safe_at = Column(DateTime(timezone=True))  # answered "No, I'm safe" while waiting
+
+
+class ReviewFlag(Base):
+    """A message for staff to look at, not a hand-off: the safety question answered "no", or a risk
+    message that arrived while staff held the conversation."""
+
+    __tablename__ = "review_flag"
+
+    id = Column(Integer, primary_key=True)
+    channel = Column(String(64), nullable=False)
+    sender_id = Column(String(255), nullable=False, index=True)
+    kind = Column(String(32), nullable=False)  # safety_check_no, risk_while_taken
+    message = Column(Text, nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    reviewed_at = Column(DateTime(timezone=True))
+    reviewed_by = Column(String(120))
 
 
 class OutboxMessage(Base):

@@ -12,7 +12,11 @@ if TYPE_CHECKING:
 from sqlalchemy import delete, inspect, select, text, update
 
 from bot.store.db import session_scope
-from bot.store.models import Handoff, Journey, OutboxMessage, Person, utcnow
+from bot.store.models import Handoff, Journey, OutboxMessage, Person, ReviewFlag, utcnow
+
+OPEN_STATUSES = ("requested", "taken")
+# Most urgent first, as in the crisis lexicon's priority (bot/crisis/lexicon.yml).
+CATEGORY_URGENCY = ("overdose", "suicide", "abuse", "harm_to_others", "self_harm", "unspecified")
 
 # Rasa's SQLTrackerStore keeps transcripts in its `events` table, in the same database.
 COUNT_TRACKER_EVENTS = text("SELECT COUNT(*) FROM events WHERE sender_id = :sender_id")
@@ -40,6 +44,8 @@ class HandoffRecord:
     status: str
     created_at: datetime
     taken_by: str | None
+    priority: int = 1
+    person_safe_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,7 @@ class OutboxRecord:
 def _handoff_record(row: Handoff) -> HandoffRecord:
     return HandoffRecord(
         row.id, row.channel, row.sender_id, row.category, row.locale, row.message,
-        row.status, row.created_at, row.taken_by,
+        row.status, row.created_at, row.taken_by, row.priority or 1, row.person_safe_at,
     )
 
 
@@ -80,6 +86,10 @@ def _transcript_line(event: dict[str, Any]) -> dict[str, Any]:
         "custom_type": custom.get("type") if isinstance(custom, dict) else None,
         "buttons": [b.get("title") for b in payload.get("buttons") or []],
     }
+
+
+def _urgency(category: str | None) -> int:
+    return CATEGORY_URGENCY.index(category) if category in CATEGORY_URGENCY else len(CATEGORY_URGENCY)
 
 
 def _record(person: Person) -> PersonRecord:
@@ -135,6 +145,7 @@ class AppStore:
             ).scalars():
                 row.person_id = None
                 row.message = "[deleted at the person's request]"
+            session.execute(delete(ReviewFlag).where(ReviewFlag.sender_id == sender_id))
             journeys = session.execute(delete(Journey).where(Journey.sender_id == sender_id))  # cascades
             result = session.execute(delete(Person).where(Person.sender_id == sender_id))
             return (result.rowcount or 0) + (journeys.rowcount or 0)
@@ -142,9 +153,24 @@ class AppStore:
     # --- crisis hand-offs -------------------------------------------------------------------
 
     def open_handoff(self, request: "HandoffRequest", notify: list[str]) -> int:
-        """Record a hand-off and one outbox row per notification kind, in one transaction."""
+        """Record a hand-off and one outbox row per notification kind, in one transaction.
+
+        A conversation has at most one open hand-off: a new risk message while one is open is added
+        to it (its priority rises, its category becomes the more urgent one, "safe" is cleared), and
+        staff are notified again only when it was not yet taken."""
         with session_scope(self.url) as session:
             person = self._get_or_create_person(session, request.channel, request.sender_id)
+            current = session.execute(
+                select(Handoff).where(Handoff.sender_id == request.sender_id, Handoff.status.in_(OPEN_STATUSES))
+                .order_by(Handoff.id.desc())).scalars().first()
+            if current is not None:
+                current.priority = (current.priority or 1) + 1
+                current.message = (current.message + "\n---\n" + request.message)[-8000:]
+                current.last_message_at = datetime.fromisoformat(request.created_at)
+                current.person_safe_at = None
+                if _urgency(request.category) < _urgency(current.category):
+                    current.category = request.category
+                return current.id
             handoff = Handoff(
                 person_id=person.id, channel=request.channel, sender_id=request.sender_id,
                 category=request.category, locale=request.locale, message=request.message,
@@ -162,6 +188,42 @@ class AppStore:
                 }
                 session.add(OutboxMessage(handoff_id=handoff.id, kind=kind, payload=json.dumps(payload)))
             return handoff.id
+
+    def close_open_handoffs(self, sender_id: str, staff: str | None = None) -> list[int]:
+        """Close every open hand-off of the conversation; returns their ids."""
+        with session_scope(self.url) as session:
+            rows = session.execute(select(Handoff).where(Handoff.sender_id == sender_id,
+                                                         Handoff.status.in_(OPEN_STATUSES))).scalars().all()
+            for row in rows:
+                row.status, row.closed_at = "closed", utcnow()
+                row.taken_by = row.taken_by or staff
+            return [row.id for row in rows]
+
+    def mark_person_safe(self, sender_id: str) -> None:
+        """The person answered "No, I'm safe" while their hand-off waited: it stays open, marked so."""
+        with session_scope(self.url) as session:
+            for row in session.execute(select(Handoff).where(Handoff.sender_id == sender_id,
+                                                             Handoff.status == "requested")).scalars():
+                row.person_safe_at = utcnow()
+
+    def flag_for_review(self, channel: str, sender_id: str, kind: str, message: str) -> int:
+        """A message for staff to look at (low priority, not a hand-off)."""
+        with session_scope(self.url) as session:
+            flag = ReviewFlag(channel=channel, sender_id=sender_id, kind=kind, message=(message or "")[:4000])
+            session.add(flag)
+            session.flush()
+            return flag.id
+
+    def review_flags(self, sender_id: str | None = None, open_only: bool = True) -> list[dict[str, Any]]:
+        query = select(ReviewFlag).order_by(ReviewFlag.created_at.desc())
+        if sender_id:
+            query = query.where(ReviewFlag.sender_id == sender_id)
+        if open_only:
+            query = query.where(ReviewFlag.reviewed_at.is_(None))
+        with session_scope(self.url) as session:
+            return [{"id": f.id, "channel": f.channel, "sender_id": f.sender_id, "kind": f.kind,
+                     "message": f.message, "created_at": f.created_at, "reviewed_at": f.reviewed_at}
+                    for f in session.execute(query).scalars()]
 
     def list_handoffs(self, status: str | None = None) -> list[HandoffRecord]:
         query = select(Handoff).order_by(Handoff.created_at.desc())

@@ -98,10 +98,12 @@ def send_reply(handoff_id: int, text: str, staff: str, app_store: AppStore, clie
 
 def end_handoff(handoff_id: int, staff: str, app_store: AppStore, client: RasaClient,
                 actor: Optional[Staff] = None, ip: str | None = None) -> dict:
-    """End the hand-off: the assistant says it is here again and resumes."""
+    """End the hand-off (and any other open one of the conversation): the assistant says it is here
+    again and resumes."""
     handoff = _handoff_or_404(handoff_id, app_store)
     sent = client.resume_assistant(handoff.sender_id)
     app_store.set_handoff_status(handoff_id, "closed", staff)
+    app_store.close_open_handoffs(handoff.sender_id, staff)
     audit(actor, "close_handoff", handoff.sender_id, {"handoff": handoff_id, "staff": staff}, ip)
     return {"status": "closed", "sent": sent}
 

@@ -3,7 +3,7 @@ import pytest
 from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.crisis.handoff_state import handoff_state
+from bot.handoff.state import handoff_state
 from bot.policies.crisis import CrisisPolicy
 
 CRISIS_TURN = [
@@ -37,25 +37,64 @@ def test_state_reads_dict_events_too():
     assert handoff_state(events) == "taken"
 
 
-def test_while_waiting_every_message_gets_the_holding_answer_once():
-    waiting = tracker(*CRISIS_TURN, UserUttered("hello?", {"name": "greet"}))
-    assert CrisisPolicy.next_action(waiting) == ("utter_crisis_resources", [])
-    waiting.update(ActionExecuted("utter_crisis_resources"))
-    assert CrisisPolicy.next_action(waiting) == ("action_listen", [])
+def slots(events) -> dict:
+    return {e.key: e.value for e in events if isinstance(e, SlotSet)}
 
 
-def test_once_staff_took_over_the_assistant_stays_silent():
-    taken = tracker(*CRISIS_TURN, SlotSet("handoff_status", "taken"), UserUttered("thanks", {"name": "thank"}))
-    assert CrisisPolicy.next_action(taken) == ("action_listen", [])
+def run_turn(turn: DialogueStateTracker, limit: int = 6) -> list[str]:
+    """The actions the policy forces until it listens (or abstains), applying its events."""
+    done = []
+    for _ in range(limit):
+        action, events = CrisisPolicy.next_action(turn)
+        if action is None:
+            break
+        turn.update_with_events(events, None) if events else None
+        turn.update(ActionExecuted(action))
+        done.append(action)
+        if action == "action_listen":
+            break
+    return done
 
 
-def test_a_new_crisis_message_gets_the_crisis_reply_again_even_during_a_handoff():
-    again = tracker(*CRISIS_TURN, SlotSet("handoff_status", "taken"),
-                    UserUttered("i have the pills", {"name": "crisis", "crisis_category": "overdose"}))
+@pytest.mark.parametrize("text, intent, response", [
+    ("hello? is anyone there", "greet", "utter_holding_when"),
+    ("how long will it take", "inform", "utter_holding_when"),
+    ("i don't want to call anyone", "deny", "utter_holding_no_call"),
+    ("i cant talk on the phone", "inform", "utter_holding_no_call"),
+    ("i'm not in danger, it was a mistake", "inform", "utter_safety_check"),
+    ("everything is just a lot", "share_feelings", "utter_holding"),
+])
+def test_while_waiting_the_holding_reply_answers_what_was_said(text, intent, response):
+    waiting = tracker(*CRISIS_TURN, UserUttered(text, {"name": intent}))
+    assert run_turn(waiting) == [response, "action_listen"]
+
+
+def test_while_waiting_no_im_safe_lets_the_person_go_on_with_the_handoff_marked_safe():
+    waiting = tracker(*CRISIS_TURN, UserUttered("ok", {"name": "affirm"}), ActionExecuted("utter_holding"),
+                      ActionExecuted("action_listen"), UserUttered("no, I'm safe", {"name": "deny"}))
+    action, events = CrisisPolicy.next_action(waiting)
+    assert action == "utter_safety_check_ok_waiting" and slots(events)["handoff_status"] == "safe"
+    waiting.update_with_events(events, None)
+    waiting.update(ActionExecuted(action))
+    assert run_turn(waiting) == ["action_flag_for_review", "action_listen"]
+    waiting.update(UserUttered("what is ipt?", {"name": "ipt"}))
+    assert CrisisPolicy.next_action(waiting) == (None, [])  # the assistant is itself again
+
+
+@pytest.mark.parametrize("intent", ["thank", "crisis", "possible_risk"])
+def test_once_staff_took_over_the_assistant_never_talks(intent):
+    taken = tracker(*CRISIS_TURN, SlotSet("handoff_status", "taken"),
+                    UserUttered("i'm safe for now, just so tired of everything", {"name": intent}))
+    actions = run_turn(taken)
+    assert "utter_crisis" not in actions and not any(a.startswith("utter_") for a in actions)
+    assert actions[-1] == "action_listen"
+    assert ("action_flag_for_review" in actions) == (intent != "thank")
+
+
+def test_a_new_crisis_message_while_waiting_gets_the_crisis_reply_again():
+    again = tracker(*CRISIS_TURN, UserUttered("i have the pills", {"name": "crisis", "crisis_category": "overdose"}))
     action, events = CrisisPolicy.next_action(again)
-    assert action == "utter_crisis" and SlotSet("crisis_category", "overdose") in events
-    again.update(ActionExecuted("utter_crisis"))
-    assert CrisisPolicy.next_action(again) == ("utter_crisis_resources", [])  # as the rule says
+    assert action == "utter_crisis" and slots(events)["crisis_category"] == "overdose"
 
 
 def test_after_closing_the_assistant_is_back():
@@ -64,21 +103,77 @@ def test_after_closing_the_assistant_is_back():
 
 
 @pytest.mark.parametrize("env, locale", [(None, "US"), ("GB", "GB"), ("uk", "GB"), ("ie", "IE"),
-                                         ("CA", "CA"), ("AU", "AU"), ("nz", "NZ"), ("fr", "US")])
-def test_a_crisis_message_sets_its_category_and_the_configured_locale(monkeypatch, env, locale):
+                                         ("CA", "CA"), ("AU", "AU"), ("nz", "NZ")])
+def test_a_crisis_message_sets_its_category_speaker_locale_and_staffing(monkeypatch, env, locale):
     if env is None:
         monkeypatch.delenv("CRISIS_LOCALE", raising=False)
     else:
         monkeypatch.setenv("CRISIS_LOCALE", env)
-    first = tracker(UserUttered("my partner hits me", {"name": "crisis", "crisis_category": "abuse"}))
+    monkeypatch.delenv("CLINIC_HOURS", raising=False)
+    first = tracker(UserUttered("my partner hits me", {"name": "crisis", "crisis_category": "abuse",
+                                                       "crisis_speaker": "self"}))
     action, events = CrisisPolicy.next_action(first)
     assert action == "utter_crisis"
-    assert events == [SlotSet("crisis_category", "abuse"), SlotSet("crisis_locale", locale)]
+    assert slots(events) == {"crisis_category": "abuse", "crisis_speaker": "self", "crisis_locale": locale,
+                             "clinic_open": False, "safety_check": None}
 
 
-def test_a_crisis_found_only_by_diet_is_unspecified():
-    first = tracker(UserUttered("everything is grey", {"name": "crisis", "confidence": 0.7}))
-    assert CrisisPolicy.next_action(first)[1][0] == SlotSet("crisis_category", "unspecified")
+def test_in_clinic_hours_the_crisis_reply_says_someone_will_join(monkeypatch):
+    monkeypatch.setenv("CLINIC_HOURS", "mon-sun 00:00-23:59")
+    first = tracker(UserUttered("i want to die", {"name": "crisis", "crisis_category": "suicide"}))
+    assert slots(CrisisPolicy.next_action(first)[1])["clinic_open"] is True
+
+
+def possible(text: str = "what's the point anymore", *before) -> DialogueStateTracker:
+    return tracker(*before, UserUttered(text, {"name": "possible_risk", "confidence": 1.0}))
+
+
+def after_question(answer: str, intent: str = "inform", question: str = "utter_safety_check") -> DialogueStateTracker:
+    return tracker(UserUttered("what's the point anymore", {"name": "possible_risk"}), ActionExecuted(question),
+                   ActionExecuted("action_listen"), UserUttered(answer, {"name": intent}))
+
+
+def test_possible_risk_gets_one_safety_question():
+    assert run_turn(possible()) == ["utter_safety_check", "action_listen"]
+
+
+@pytest.mark.parametrize("answer, intent", [("yes", "affirm"), ("Not sure", "inform"), ("kind of", "inform"),
+                                            ("yeah sometimes", "affirm"), ("idk", "inform")])
+def test_yes_or_not_sure_gets_the_crisis_reply(answer, intent):
+    action, events = CrisisPolicy.next_action(after_question(answer, intent))
+    assert action == "utter_crisis" and slots(events)["crisis_category"] == "suicide"
+
+
+def test_a_risk_message_as_the_answer_gets_the_crisis_reply():
+    assert CrisisPolicy.next_action(after_question("i just feel hopeless", "possible_risk"))[0] == "utter_crisis"
+
+
+@pytest.mark.parametrize("answer, intent", [("No, I'm safe", "deny"), ("no", "deny"), ("nope im ok", "inform"),
+                                            ("no i'm not", "deny")])
+def test_no_gets_an_acknowledgement_and_a_flag_for_review(answer, intent):
+    assert run_turn(after_question(answer, intent)) == ["utter_safety_check_ok", "action_flag_for_review",
+                                                        "action_listen"]
+
+
+def test_no_answer_is_asked_again_once_then_treated_as_not_sure():
+    first = after_question("why do you ask", "nlu_fallback")
+    assert CrisisPolicy.next_action(first)[0] == "utter_safety_check_again"
+    second = after_question("what", "nlu_fallback", question="utter_safety_check_again")
+    assert CrisisPolicy.next_action(second)[0] == "utter_crisis"
+
+
+def test_the_safety_question_keeps_a_running_form_and_no_resumes_it():
+    from rasa.shared.core.events import ActiveLoop
+
+    form = [ActiveLoop("journey_form"), SlotSet("requested_slot", "journey_answer"),
+            SlotSet("journey_step", "person_hard"), ActionExecuted("journey_form"), ActionExecuted("action_listen")]
+    asking = possible("idk, i'm so tired of everything", *form)
+    action, events = CrisisPolicy.next_action(asking)
+    assert action == "utter_safety_check" and not any(isinstance(e, ActiveLoop) for e in events)
+    answered = tracker(*form, UserUttered("idk, i'm so tired of everything", {"name": "possible_risk"}),
+                       ActionExecuted("utter_safety_check"), ActionExecuted("action_listen"),
+                       UserUttered("no", {"name": "deny"}))
+    assert run_turn(answered) == ["utter_safety_check_ok", "action_flag_for_review", "journey_form"]
 
 
 def test_other_messages_are_left_to_the_other_policies():
@@ -93,8 +188,9 @@ def in_phq9_item9(answer: str) -> DialogueStateTracker:
                    UserUttered(answer, {"name": "nlu_fallback", "confidence": 0.3}))
 
 
-@pytest.mark.parametrize("answer", ["1", "several days", "More than half the days", "nearly every day"])
-def test_phq9_item9_above_zero_starts_the_crisis_reply_and_ends_the_form(answer):
+@pytest.mark.parametrize("answer", ["1", "several days", "More than half the days", "nearly every day", "yes",
+                                    "yes i do", "yeah"])
+def test_phq9_item9_above_zero_or_yes_starts_the_crisis_reply_and_ends_the_form(answer):
     from rasa.shared.core.events import ActiveLoop
 
     action, events = CrisisPolicy.next_action(in_phq9_item9(answer))
@@ -103,15 +199,27 @@ def test_phq9_item9_above_zero_starts_the_crisis_reply_and_ends_the_form(answer)
     assert ActiveLoop(None) in events and SlotSet("requested_slot", None) in events
 
 
-@pytest.mark.parametrize("answer", ["0", "not at all", "what does this mean?"])
-def test_phq9_item9_at_zero_or_unclear_leaves_the_form_alone(answer):
+@pytest.mark.parametrize("answer", ["0", "not at all", "no", "never"])
+def test_phq9_item9_at_zero_leaves_the_form_alone(answer):
     assert CrisisPolicy.next_action(in_phq9_item9(answer)) == (None, [])
+
+
+@pytest.mark.parametrize("answer", ["what does this mean?", "maybe", "skip", "idk", "kind of"])
+def test_phq9_item9_unclear_gets_the_safety_question_and_is_never_skipped(answer):
+    assert CrisisPolicy.next_action(in_phq9_item9(answer))[0] == "utter_safety_check"
 
 
 def test_the_same_answer_to_another_item_is_not_a_crisis():
     other = in_phq9_item9("nearly every day")
     other.update(SlotSet("journey_step", "phq9_2"))
     assert CrisisPolicy.next_action(other) == (None, [])
+
+
+def test_feeling_hopeless_answered_with_how_often_at_another_item_stays_in_the_form():
+    other = in_phq9_item9("nearly every day, i feel hopeless")
+    other.update(SlotSet("journey_step", "phq9_2"))
+    other.update(UserUttered("nearly every day, i feel hopeless", {"name": "possible_risk"}))
+    assert CrisisPolicy.next_action(other) == ("journey_form", [])
 
 
 def test_a_phq9_crisis_turn_goes_on_to_the_resources_the_hand_off_and_then_listens():
