@@ -12,7 +12,7 @@ export ACTIONS_PORT ?= 5055
 export ACTION_ENDPOINT_URL ?= http://127.0.0.1:$(ACTIONS_PORT)/webhook
 MODEL = $(shell scripts/model_path.sh)
 
-.PHONY: help setup train migrate run test validate pytest story-test shell lint eval lock crisis-domain clean
+.PHONY: help setup train migrate run test validate pytest story-test triage-eval shell lint eval calibrate lock crisis-domain clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -29,11 +29,12 @@ migrate: setup  ## apply the database migrations (DATABASE_URL)
 run: train migrate  ## start Rasa, the action server and the web app (Ctrl-C stops all)
 	@$(PY) -m bot.runner --model $(MODEL)
 
-test: setup lint validate train pytest story-test  ## every check: lint, validate, train, pytest, test stories
+test: setup lint validate train pytest story-test triage-eval  ## every check: lint, validate, train, pytest, test stories, safety triage on blind data
 	@echo "[test] all checks passed"
 
 validate: setup  ## rasa data validate --fail-on-warning, and generated files up to date
 	@$(PY) -m bot.crisis.render_domain --check
+	@$(PY) -m bot.crisis.calibrate --check
 	$(RASA) data validate --domain domain --data data --config config.yml --fail-on-warning
 
 pytest: train  ## unit and integration tests (uses the trained model)
@@ -49,10 +50,17 @@ shell: train migrate  ## chat in the terminal (starts an action server for the s
 lint: setup  ## ruff
 	.venv/bin/ruff check bot actions tests
 
-eval: setup  ## crisis detector recall and specificity on the labelled sets (fails below target)
+triage-eval: train  ## the safety triage end to end through the trained model on the blind sets (fails below the floors)
+	$(PY) -m bot.crisis.evaluate_pipeline --model $(MODEL) --enforce
+
+eval: train  ## rules alone on their sets, then the whole triage end to end, training sets included (results/)
 	$(PY) -m bot.crisis.evaluate --set tests/data/crisis_eval.yml
 	@for set in tests/data/crisis_heldout*.yml; do \
 	  $(PY) -m bot.crisis.evaluate --set $$set --min-recall 0 --min-specificity 0 || exit 1; done
+	$(PY) -m bot.crisis.evaluate_pipeline --model $(MODEL) --training
+
+calibrate: setup  ## choose the risk model's thresholds by cross-validation (bot/crisis/risk_thresholds.yml)
+	$(PY) -m bot.crisis.calibrate
 
 crisis-domain: setup  ## regenerate domain/crisis.yml from bot/crisis/resources.yml
 	@$(PY) -m bot.crisis.render_domain

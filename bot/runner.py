@@ -178,6 +178,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the IPT assistant.")
     parser.add_argument("--model", required=True)
     args = parser.parse_args(argv)
+    from bot.policies.crisis import check_safety_settings
+
+    try:
+        check_safety_settings()
+    except ValueError as error:
+        print(f"[run] {error}", file=sys.stderr)
+        return 2
     stack = Stack(
         model=args.model,
         rasa_port=int(os.environ.get("RASA_PORT", 5005)),

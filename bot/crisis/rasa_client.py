@@ -11,8 +11,8 @@ from urllib.parse import quote
 
 import httpx
 
-from bot.handoff.state import CLOSED, HANDOFF_SLOT
 from bot.crisis.render_domain import HANDOFF_RESUME_MESSAGE
+from bot.handoff.state import CLOSED, HANDOFF_SLOT
 
 
 class RasaClient:

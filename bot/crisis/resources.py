@@ -36,6 +36,16 @@ def configured_locale() -> str:
     return normalise_locale(os.environ.get("CRISIS_LOCALE"))
 
 
+def check_configured_locale() -> str:
+    """CRISIS_LOCALE, checked at start-up: an unknown value is an error, never a silent US fallback."""
+    value = os.environ.get("CRISIS_LOCALE")
+    code = LOCALE_ALIASES.get((value or "").strip().upper(), (value or "").strip().upper())
+    if value and code not in all_locales():
+        raise ValueError(f"CRISIS_LOCALE={value!r} is not supported: set one of "
+                         f"{', '.join(sorted(all_locales()))} (or UK), or add the country to bot/crisis/resources.yml")
+    return normalise_locale(value)
+
+
 def _describe(resource: dict[str, Any]) -> str:
     ways = []
     if resource.get("phone"):

@@ -76,9 +76,9 @@ class RiskModel:
     @classmethod
     def train(cls, examples: Sequence[Example], normalise: Callable[[str], str]) -> "RiskModel":
         texts = [normalise(e.text) for e in examples]
-        tiers = tier_classifier().fit(texts, [tier_of(e.label) for e in examples])
-        crisis = [(t, e.label) for t, e in zip(texts, examples) if e.is_crisis]
-        categories = category_classifier().fit([t for t, _ in crisis], [label for _, label in crisis])
+        tiers = tier_classifier().fit(texts, np.array([tier_of(e.label) for e in examples]))
+        crisis = [(t, e.label) for t, e in zip(texts, examples, strict=True) if e.is_crisis]
+        categories = category_classifier().fit([t for t, _ in crisis], np.array([label for _, label in crisis]))
         return cls(tiers, categories, normalise)
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:

@@ -24,6 +24,7 @@ _THIRD_PERSON_RISK = re.compile(
 _SELF_RISK = re.compile(
     r"\b(?:i|i'm|im|i've|ive|i'll|ill|me|myself)\b[^.!?]{0,40}\b(?:kill|die|dead|end|hurt|cut|overdose|"
     r"suicid\w*|harm|pills|jump|hang|not be here|disappear|join)", re.IGNORECASE)
+_ME = re.compile(r"\b(?:me|myself)\b", re.IGNORECASE)  # "my partner hits me": the writer is the one at risk
 _WORRY = re.compile(r"\b(?:worried|scared|afraid|concerned|frightened)\s+(?:about|for|that)\s+(?:my|our|a)\b|"
                     r"\bhow (?:do|can) i help\b|\bwhat (?:do|should) i do\b", re.IGNORECASE)
 _CHILD = re.compile(
@@ -39,6 +40,6 @@ def speaker_of(text: str) -> str:
     if _CHILD.search(text):
         return CHILD
     third = _THIRD_PERSON_RISK.search(text) or _WORRY.search(text)
-    if third and not _SELF_RISK.search(text):
+    if third and not _SELF_RISK.search(text) and not _ME.search(text):
         return OTHER
     return SELF

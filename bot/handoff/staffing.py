@@ -33,7 +33,8 @@ def parse_hours(value: Optional[str]) -> list[Shift]:
             raise ValueError(f"CLINIC_HOURS: cannot read {part!r}; write e.g. 'mon-fri 09:00-17:00; sat 10:00-14:00'")
         first = DAYS.index(match.group(1))
         last = DAYS.index(match.group(2) or match.group(1))
-        days = frozenset(range(first, last + 1)) if first <= last else frozenset([*range(first, 7), *range(0, last + 1)])
+        span = range(first, last + 1) if first <= last else [*range(first, 7), *range(0, last + 1)]
+        days = frozenset(span)
         start, end = time(int(match.group(3)), int(match.group(4))), time(int(match.group(5)) % 24, int(match.group(6)))
         shifts.append(Shift(days, start, end))
     return shifts

@@ -31,7 +31,7 @@ from rasa.shared.core.events import ActionExecuted, ActiveLoop, Event, SlotSet, 
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.crisis.resources import configured_locale
+from bot.crisis.resources import check_configured_locale, configured_locale
 from bot.crisis.safety_check import NO, UNSURE, YES, read_safety_answer
 from bot.handoff import staffing
 from bot.handoff.holding import holding_response
@@ -94,6 +94,12 @@ def item9_reading(text: str) -> str:
     return "unclear"
 
 
+def check_safety_settings() -> None:
+    """Raises ValueError, saying what to set, when CRISIS_LOCALE, CLINIC_HOURS or CLINIC_TIMEZONE is wrong."""
+    check_configured_locale()
+    staffing.is_open()
+
+
 def crisis_events(tracker: DialogueStateTracker, category: str, speaker: str = "self") -> List[Event]:
     events: List[Event] = [
         SlotSet("crisis_category", category), SlotSet("crisis_speaker", speaker or "self"),
@@ -122,6 +128,10 @@ class CrisisPolicy(Policy):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {"priority": 7}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        check_safety_settings()  # a bad CRISIS_LOCALE or CLINIC_HOURS stops the Rasa server at start-up
 
     def train(
         self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any

@@ -26,8 +26,47 @@ def test_crisis_as_first_message_gets_resources_and_a_handoff(assistant):
     handoff = wait_for(lambda: [h for h in assistant.store.list_handoffs("requested") if h.sender_id == sender])
     assert handoff and handoff[0].message == "i want to kill myself"
 
+    assert "Nobody from the clinic can reply here right now" in said  # no on-duty hours configured
+    assert payload["handoff"]["clinic_open"] is False
+
     holding = assistant.say(sender, "hello? are you there")
-    assert "asked to join this chat" in texts(holding) and crisis_payloads(holding)
+    assert "Nobody from the clinic can reply here right now" in texts(holding) and not crisis_payloads(holding)
+    no_call = assistant.say(sender, "i don't want to call anyone")
+    assert "text" in texts(no_call).lower() and "741741" in texts(no_call)
+    safe = assistant.say(sender, "no, I'm safe")
+    assert "carry on" in texts(safe)
+    wait_for(lambda: assistant.store.get_handoff(handoff[0].id).person_safe_at)
+    assert assistant.store.get_handoff(handoff[0].id).status == "requested"  # still in the staff queue
+    assert "IPT" in texts(assistant.say(sender, "what is ipt?"))  # the person may go on
+
+
+def test_possible_risk_gets_one_safety_question_and_no_goes_on(assistant):
+    sender = assistant.new_sender()
+    replies = assistant.say(sender, "honestly i'm so tired of everything")
+    question = [m for m in replies if (m.get("custom") or {}).get("type") == "safety_check"]
+    assert question and "thoughts of ending your life" in texts(replies)
+    assert not crisis_payloads(replies)
+    ok = assistant.say(sender, "No, I'm safe")
+    assert "Thank you for telling me" in texts(ok) and "988" in texts(ok) and not crisis_payloads(ok)
+    flags = wait_for(lambda: assistant.store.review_flags(sender))
+    assert flags and flags[0]["kind"] == "safety_check_no"
+    assert not [h for h in assistant.store.list_handoffs() if h.sender_id == sender]
+
+
+def test_possible_risk_answered_not_sure_gets_the_crisis_reply(assistant):
+    sender = assistant.new_sender()
+    assistant.say(sender, "i feel like such a burden to everyone")
+    replies = assistant.say(sender, "not sure")
+    assert crisis_payloads(replies) and "988" in texts(replies)
+
+
+@pytest.mark.parametrize("text", ["my mom passed away in march", "i miss my grandma", "idk", "I'd like to start",
+                                  "my partner and i keep arguing about chores", "i had a baby 4 months ago",
+                                  "i have to go, the baby's crying", "my battery is dead again"])
+def test_everyday_words_of_the_people_ipt_is_for_get_no_crisis_reply(assistant, text):
+    replies = assistant.say(assistant.new_sender(), text)
+    assert replies and not crisis_payloads(replies)
+    assert not any((m.get("custom") or {}).get("type") == "safety_check" for m in replies)
 
 
 def test_crisis_in_a_long_message_after_small_talk(assistant):
@@ -76,11 +115,17 @@ def test_staff_reply_reaches_the_person_on_socketio_and_close_resumes(assistant)
                                               "staff": "Alex"})
         assert reply.status_code == 200
         assert await until(lambda: any("I'm Alex from the clinic" in (m.get("text") or "") for m in received))
-        # while staff are talking, the assistant stays quiet
+        # while staff are talking, the assistant stays quiet, even on a new risk message (flagged instead)
         before = len(received)
         await client.emit("user_uttered", {"message": "thank you alex", "session_id": session})
-        await asyncio.sleep(3)
+        await client.emit("user_uttered", {"message": "i'm safe for now, just so tired of everything",
+                                           "session_id": session})
+        await client.emit("user_uttered", {"message": "i still want to kill myself", "session_id": session})
+        await asyncio.sleep(4)
         assert len(received) == before
+        flags = await asyncio.to_thread(lambda: wait_for(lambda: assistant.store.review_flags(session)))
+        assert {f["kind"] for f in flags} == {"risk_while_taken"} and len(flags) == 2
+        assert len([h for h in assistant.store.list_handoffs() if h.sender_id == session]) == 1
         closed = await asyncio.to_thread(assistant.staff, "POST", f"/handoffs/{mine[0]['id']}/close", json={})
         assert closed.status_code == 200
         assert await until(lambda: any("I'm here again" in (m.get("text") or "") for m in received))

@@ -1,7 +1,5 @@
-"""The crisis detector as a Rasa NLU graph component, on real Rasa `Message` objects."""
+"""The safety triage as a Rasa NLU graph component, trained for real, on real Rasa `Message` objects."""
 from __future__ import annotations
-
-import copy
 
 import pytest
 from rasa.engine.graph import ExecutionContext, GraphSchema
@@ -9,99 +7,102 @@ from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.crisis_detector import CrisisDetectorComponent
 
+CONTEXT = ExecutionContext(GraphSchema({}), "test-model")
 
-def make_component(tmp_path):
-    return CrisisDetectorComponent.create(
-        CrisisDetectorComponent.get_default_config(),
-        LocalModelStorage(tmp_path),
-        Resource("crisis_detector"),
-        ExecutionContext(GraphSchema({}), "test-model"),
-    )
+
+@pytest.fixture(scope="module")
+def storage(tmp_path_factory):
+    return LocalModelStorage(tmp_path_factory.mktemp("model"))
+
+
+@pytest.fixture(scope="module")
+def component(storage):
+    """Trained as `rasa train` trains it (on the labelled sets and these NLU examples)."""
+    config = CrisisDetectorComponent.get_default_config()
+    trained = CrisisDetectorComponent.create(config, storage, Resource("triage"), CONTEXT)
+    nlu = TrainingData([Message(data={TEXT: "hello there", INTENT: "greet"}),
+                        Message(data={TEXT: "what is ipt", INTENT: "learn_ipt"}),
+                        Message(data={TEXT: "i want to die", INTENT: "crisis"})])
+    trained.train(nlu)
+    return trained
 
 
 def parsed(text, intent="greet", confidence=0.9, ranking=None, entities=None):
     """A message as DIET, ResponseSelector and FallbackClassifier leave it."""
     ranking = ranking or [{"name": intent, "confidence": confidence},
-                          {"name": "goodbye", "confidence": 1 - confidence}]
-    return Message(data={
-        TEXT: text,
-        INTENT: {"name": intent, "confidence": confidence},
-        INTENT_RANKING_KEY: ranking,
-        ENTITIES: entities or [],
-    })
+                          {"name": "goodbye", "confidence": round(1 - confidence, 3)}]
+    return Message(data={TEXT: text, INTENT: {"name": intent, "confidence": confidence},
+                         INTENT_RANKING_KEY: ranking, ENTITIES: entities or []})
 
 
-def category(message):
-    return message.get(INTENT).get("crisis_category")
-
-
-@pytest.fixture
-def component(tmp_path):
-    return make_component(tmp_path)
-
-
-def test_detector_sets_crisis_intent_with_its_category_and_drops_entities(component):
+def test_clear_risk_sets_crisis_with_category_and_speaker_and_drops_entities(component):
     message = parsed("I want to kill myself", entities=[
         {"entity": "person_name", "value": "myself", "start": 15, "end": 21, "extractor": "DIETClassifier"}])
-
     [result] = component.process([message])
-
-    assert result.get(INTENT) == {"name": "crisis", "confidence": 1.0, "crisis_category": "suicide"}
-    assert result.get(INTENT_RANKING_KEY)[0] == {"name": "crisis", "confidence": 1.0}
+    assert result.get(INTENT) == {"name": "crisis", "confidence": 1.0, "crisis_category": "suicide",
+                                  "crisis_speaker": "self"}
     assert [r["name"] for r in result.get(INTENT_RANKING_KEY)] == ["crisis", "greet", "goodbye"]
     assert result.get(ENTITIES) == []  # no form can take a crisis message as a value
-    assert {INTENT, INTENT_RANKING_KEY, ENTITIES} <= result.output_properties
+    assert result.get("risk")["tier"] == "clear" and result.get("risk")["source"] == "rules"
+    assert {INTENT, INTENT_RANKING_KEY, ENTITIES, "risk"} <= result.output_properties
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("my partner hits me", "abuse"),
-    ("i took a whole bottle of pills", "overdose"),
-    ("i cut myself again", "self_harm"),
-    ("i want to kill him", "harm_to_others"),
+@pytest.mark.parametrize(("text", "category", "speaker"), [
+    ("my partner hits me", "abuse", "self"),
+    ("i took a whole bottle of pills", "overdose", "self"),
+    ("i cut myself again", "self_harm", "self"),
+    ("i want to kill him", "harm_to_others", "self"),
+    ("my friend says she wants to kill herself", "suicide", "other"),
 ])
-def test_category_follows_the_detector(component, text, expected):
+def test_category_and_speaker(component, text, category, speaker):
     [result] = component.process([parsed(text)])
-    assert category(result) == expected
+    assert (result.get(INTENT)["crisis_category"], result.get(INTENT)["crisis_speaker"]) == (category, speaker)
 
 
-def test_diet_predicted_crisis_fires_unspecified(component):
-    message = parsed("everything is grey and i can't see a way through", intent="crisis", confidence=0.8)
-    [result] = component.process([message])
-    assert result.get(INTENT)["name"] == "crisis"
-    assert [r["name"] for r in result.get(INTENT_RANKING_KEY)].count("crisis") == 1
-    assert category(result) == "unspecified"
+@pytest.mark.parametrize("text", ["honestly i'm so tired of everything", "i feel like such a burden to my kids"])
+def test_risk_cues_that_are_not_a_plan_are_possible_risk(component, text):
+    [result] = component.process([parsed(text, entities=[{"entity": "x", "value": "y", "start": 0, "end": 1}])])
+    assert result.get(INTENT) == {"name": "possible_risk", "confidence": 1.0}
+    assert result.get(ENTITIES) == []
 
 
-def test_diet_crisis_behind_nlu_fallback_still_fires(component):
-    ranking = [{"name": "nlu_fallback", "confidence": 0.3}, {"name": "crisis", "confidence": 0.35},
-               {"name": "greet", "confidence": 0.3}]
-    message = parsed("everything is grey", intent="nlu_fallback", confidence=0.3, ranking=ranking)
-    [result] = component.process([message])
-    assert result.get(INTENT)["name"] == "crisis"
-    assert category(result) == "unspecified"
+@pytest.mark.parametrize("text", ["i like gardening", "my mom passed away in march", "idk",
+                                  "my partner and i keep arguing about chores", "i had a baby 4 months ago"])
+def test_diets_crisis_guess_alone_does_nothing_the_next_intent_stands(component, text):
+    ranking = [{"name": "crisis", "confidence": 0.6}, {"name": "share_feelings", "confidence": 0.3},
+               {"name": "greet", "confidence": 0.1}]
+    [result] = component.process([parsed(text, "crisis", 0.6, ranking)])
+    assert result.get(INTENT)["name"] == "share_feelings"
+    assert result.get(INTENT)["confidence"] == pytest.approx(0.75)
+    assert "crisis" not in [r["name"] for r in result.get(INTENT_RANKING_KEY)]
 
 
-@pytest.mark.parametrize("text", ["hello", "this traffic is killing me", "what is a role dispute",
-                                  "I'm not suicidal, just tired"])
-def test_non_crisis_messages_are_untouched(component, text):
-    message = parsed(text, entities=[{"entity": "topic", "value": "grief", "start": 0, "end": 5}])
-    before = copy.deepcopy(message.data)
-    [result] = component.process([message])
-    assert result.data == before
+def test_diets_crisis_guess_with_nothing_confident_behind_it_is_the_fallback(component):
+    ranking = [{"name": "possible_risk", "confidence": 0.8}, {"name": "greet", "confidence": 0.1},
+               {"name": "goodbye", "confidence": 0.1}]
+    [result] = component.process([parsed("the weather is grey", "possible_risk", 0.8, ranking)])
+    assert result.get(INTENT)["name"] == "nlu_fallback"
 
 
-def test_nlu_fallback_without_crisis_is_untouched(component):
-    ranking = [{"name": "nlu_fallback", "confidence": 0.3}, {"name": "greet", "confidence": 0.3}]
-    message = parsed("blah", intent="nlu_fallback", confidence=0.3, ranking=ranking)
-    before = copy.deepcopy(message.data)
-    component.process([message])
-    assert message.data == before
+@pytest.mark.parametrize("text", ["hello", "this traffic is killing me", "what is a role dispute"])
+def test_other_messages_keep_their_intent_and_entities_and_carry_the_scores(component, text):
+    entities = [{"entity": "topic", "value": "grief", "start": 0, "end": 5}]
+    [result] = component.process([parsed(text, entities=entities)])
+    assert result.get(INTENT) == {"name": "greet", "confidence": 0.9} and result.get(ENTITIES) == entities
+    assert result.get("risk")["tier"] == "none" and 0 <= result.get("risk")["risk"] <= 1
 
 
-def test_message_without_text_or_predictions(component):
-    message = Message(data={TEXT: ""})
-    [result] = component.process([message])
-    assert result.data == {TEXT: ""}
+def test_the_trained_model_is_saved_and_loaded_with_the_rasa_model(component, storage):
+    loaded = CrisisDetectorComponent.load(CrisisDetectorComponent.get_default_config(), storage,
+                                          Resource("triage"), CONTEXT)
+    text = "honestly i'm so tired of everything"
+    assert loaded.triage.model.score(text) == component.triage.model.score(text)
+
+
+def test_a_message_without_text(component):
+    [result] = component.process([Message(data={TEXT: ""})])
+    assert result.get("risk")["tier"] == "none"

@@ -39,7 +39,6 @@ POSITIVES = {
         "ill be gone by the morning",
         "does it hurt to hang yourself",
         "would 50 sleeping pills be enough",
-        "i'm so tired of being a burden to everyone",
         "tonight after everyones asleep im going to do it",
         "i think about death all the time",
         "i want to join my brother, he died last year",
@@ -139,6 +138,20 @@ def test_detects_each_category(detector, category, text):
     signal = detector.detect(text)
     assert signal is not None, text
     assert signal.category == category
+
+
+@pytest.mark.parametrize("text", [
+    "i'm so tired of being a burden to everyone", "honestly what's the point anymore", "so tired of everything",
+    "i feel hopeless", "nothing is ever going to get better", "im so done",
+])
+def test_risk_cues_that_are_not_a_plan_are_possible_risk_not_a_crisis(detector, text):
+    assert detector.detect(text) is None or "burden" not in text
+    assert detector.detect_possible(text) is not None or detector.detect(text) is not None
+
+
+@pytest.mark.parametrize("text", ["what's the point of this meeting", "i'm done with this job"])
+def test_everyday_uses_of_the_same_words_are_not_cues(detector, text):
+    assert detector.detect_possible(text) is None
 
 
 @pytest.mark.parametrize("text", HARD_NEGATIVES)

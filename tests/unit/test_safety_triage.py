@@ -124,3 +124,20 @@ def test_the_held_out_quarter_is_never_trained_on():
     assert held_out and all(len(text.split()) <= 2 for text in shared)  # only "hello"-like words recur
     assert not {e.text for e in corpus.training_examples()} & {
         e.text for examples in corpus.blind_sets().values() for e in examples}
+
+
+@pytest.mark.parametrize("value", ["FR", "usa", "xx"])
+def test_an_unknown_crisis_locale_is_a_start_up_error_not_a_silent_fallback(monkeypatch, value):
+    from bot.policies.crisis import check_safety_settings
+
+    monkeypatch.setenv("CRISIS_LOCALE", value)
+    with pytest.raises(ValueError, match="CRISIS_LOCALE"):
+        check_safety_settings()
+
+
+def test_the_runner_refuses_to_start_with_a_bad_setting(monkeypatch, capsys):
+    from bot.runner import main
+
+    monkeypatch.setenv("CLINIC_HOURS", "weekdays nine to five")
+    assert main(["--model", "models/none.tar.gz"]) == 2
+    assert "CLINIC_HOURS" in capsys.readouterr().err
