@@ -7,7 +7,7 @@ combines them (`bot.crisis.triage`). Then, on the everyday messages of the train
 - `high` (clear risk) is the lowest threshold at which clear-risk alarms stay within
   `--clear-budget` (0.5%: half the 1% target, leaving room for new wording);
 - `low` (possible risk: the safety question) is the lowest threshold at which safety questions stay
-  within `--question-budget` (3% of the 5% target).
+  within `--question-budget` (4% of the 5% target: the question is cheap, a missed crisis is not).
 
 Recall comes from the same folds. The thresholds and the figures they give are written to
 `risk_thresholds.yml` with a fingerprint of the data; a test fails when the data changed since.
@@ -133,7 +133,7 @@ def load_thresholds(path: Path = THRESHOLDS_FILE) -> dict:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clear-budget", type=float, default=0.005)
-    parser.add_argument("--question-budget", type=float, default=0.03)
+    parser.add_argument("--question-budget", type=float, default=0.04)
     parser.add_argument("--check", action="store_true", help="only check that the file matches the data")
     args = parser.parse_args(argv)
     if args.check:

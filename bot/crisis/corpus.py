@@ -24,6 +24,7 @@ POSSIBLE, NONE = "possible", "none"
 TRAINING_SETS = ("tests/data/crisis_eval.yml", "tests/data/crisis_heldout*.yml", "bot/crisis/training/*.yml")
 BLIND_SETS = ("tests/data/crisis_blind*.yml",)
 EVERYDAY = "tests/data/everyday/*.yml"
+EVERYDAY_BLIND = ("tests/data/everyday_blind*.yml",)  # later everyday sets, blind as a whole
 HELD_OUT_SHARE = 4  # one in four everyday messages is held out
 
 
@@ -77,6 +78,10 @@ def training_examples(root: Path = PROJECT_ROOT) -> list[Example]:
 
 def blind_sets(root: Path = PROJECT_ROOT) -> dict[str, list[Example]]:
     return {path.name: load(path) for path in paths(BLIND_SETS, root)}
+
+
+def everyday_blind_sets(root: Path = PROJECT_ROOT) -> dict[str, list[Example]]:
+    return {path.name: load(path) for path in paths(EVERYDAY_BLIND, root)}
 
 
 def fingerprint(root: Path = PROJECT_ROOT) -> str:

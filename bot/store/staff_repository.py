@@ -474,7 +474,8 @@ class StaffStore:
             _with_journey(session, [summary])
             summary["handoffs"] = [
                 {"id": h.id, "status": h.status, "category": h.category, "created_at": h.created_at,
-                 "taken_by": h.taken_by, "taken_at": h.taken_at, "closed_at": h.closed_at, "channel": h.channel}
+                 "taken_by": h.taken_by, "taken_at": h.taken_at, "closed_at": h.closed_at, "channel": h.channel,
+                 "priority": h.priority or 1, "person_safe_at": h.person_safe_at}
                 for h in session.execute(select(Handoff).where(Handoff.sender_id == sender_id)
                                          .order_by(Handoff.id)).scalars()]
             person = session.execute(select(Person).where(Person.sender_id == sender_id)).scalars().first()
@@ -496,6 +497,10 @@ class StaffStore:
 
     def transcript(self, sender_id: str) -> list[dict[str, Any]]:
         return AppStore(self.url).transcript(sender_id)
+
+    def review_flags(self, sender_id: str) -> list[dict[str, Any]]:
+        """Messages flagged for staff: the safety question answered "no", risk while staff held the chat."""
+        return AppStore(self.url).review_flags(sender_id, open_only=False)
 
     def handoff_queue(self, include_closed: int = 20) -> list[dict[str, Any]]:
         """Open hand-offs (oldest first: they waited longest), then the most recently closed."""

@@ -32,7 +32,7 @@ def test_crisis_as_first_message_gets_resources_and_a_handoff(assistant):
     holding = assistant.say(sender, "hello? are you there")
     assert "Nobody from the clinic can reply here right now" in texts(holding) and not crisis_payloads(holding)
     no_call = assistant.say(sender, "i don't want to call anyone")
-    assert "text" in texts(no_call).lower() and "741741" in texts(no_call)
+    assert "you can text instead: text 988" in texts(no_call).lower()
     safe = assistant.say(sender, "no, I'm safe")
     assert "carry on" in texts(safe)
     wait_for(lambda: assistant.store.get_handoff(handoff[0].id).person_safe_at)
@@ -44,7 +44,7 @@ def test_possible_risk_gets_one_safety_question_and_no_goes_on(assistant):
     sender = assistant.new_sender()
     replies = assistant.say(sender, "honestly i'm so tired of everything")
     question = [m for m in replies if (m.get("custom") or {}).get("type") == "safety_check"]
-    assert question and "thoughts of ending your life" in texts(replies)
+    assert question and "thoughts of ending their life" in texts(replies)
     assert not crisis_payloads(replies)
     ok = assistant.say(sender, "No, I'm safe")
     assert "Thank you for telling me" in texts(ok) and "988" in texts(ok) and not crisis_payloads(ok)

@@ -82,8 +82,8 @@ def test_diets_crisis_guess_alone_does_nothing_the_next_intent_stands(component,
 
 
 def test_diets_crisis_guess_with_nothing_confident_behind_it_is_the_fallback(component):
-    ranking = [{"name": "possible_risk", "confidence": 0.8}, {"name": "greet", "confidence": 0.1},
-               {"name": "goodbye", "confidence": 0.1}]
+    ranking = [{"name": "possible_risk", "confidence": 0.8}, {"name": "greet", "confidence": 0.08},
+               {"name": "goodbye", "confidence": 0.07}, {"name": "thank", "confidence": 0.05}]
     [result] = component.process([parsed("the weather is grey", "possible_risk", 0.8, ranking)])
     assert result.get(INTENT)["name"] == "nlu_fallback"
 

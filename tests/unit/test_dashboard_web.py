@@ -380,3 +380,14 @@ def test_json_detail_survives(dash):
     dash.store.audit("export", None, "x", {"a": 1}, email="cli")
     assert dash.store.audit_entries(target="x")[0][0]["detail"] == {"a": 1}
     assert json.loads(json.dumps({"ok": True}))
+
+
+def test_the_conversation_page_shows_flags_for_review_and_a_person_who_says_they_are_safe(dash):
+    store = AppStore()
+    store.flag_for_review("rest", "crisis-1", "risk_while_taken", "i still want to die")
+    store.flag_for_review("rest", "crisis-1", "safety_check_no", "no, I'm safe")
+    store.mark_person_safe("crisis-1")
+    view = signed_in("clinician").get("/staff/conversations/crisis-1").text
+    assert "Flagged for review (2)" in view
+    assert "Risk message while staff held the chat" in view and "i still want to die" in view
+    assert "No, I&#39;m safe" in view or "No, I'm safe" in view

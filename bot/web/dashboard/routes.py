@@ -274,6 +274,7 @@ def conversation(request: Request, sender_id: str, nlu: str = "", staff: Staff =
     open_handoff = next((h for h in reversed(summary["handoffs"]) if h["status"] in ("requested", "taken")), None)
     return render(request, "conversation.html", staff, c=summary, transcript=transcript, notes=store.notes(sender_id),
                   journey=journey(sender_id, store.url), show_nlu=nlu == "1", open_handoff=open_handoff,
+                  flags=store.review_flags(sender_id),
                   review_statuses=REVIEW_STATUSES, flash=request.query_params.get("done", ""))
 
 
