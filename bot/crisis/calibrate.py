@@ -67,8 +67,9 @@ def cross_validated(examples: Sequence[Example], folds: int = 5) -> Scored:
         classes = list(model.classes_)
         risk[test] = proba[:, classes.index("crisis")]
         concern[test] = risk[test] + proba[:, classes.index("possible")]
-    rule_clear = np.array([detector.detect(e.text) is not None for e in examples])
-    rule_possible = np.array([detector.detect_possible(e.text) is not None for e in examples])
+    both = [detector.detect_both(e.text) for e in examples]
+    rule_clear = np.array([signal is not None for signal, _ in both])
+    rule_possible = np.array([cue is not None for _, cue in both])
     return Scored(list(examples), risk, concern, rule_clear, rule_possible)
 
 

@@ -104,14 +104,20 @@ class CrisisDetector:
     # -- public API ------------------------------------------------------------------------
     def detect(self, text: str | None) -> CrisisSignal | None:
         """The most urgent crisis signal in `text` (by the lexicon's priority), or None."""
-        found = [f for f in self._find(text) if f.signal.category in CATEGORIES]
-        if not found:
-            return None
-        return min(found, key=lambda f: (f.weak, self.priority.index(f.signal.category))).signal
+        return self.detect_both(text)[0]
 
     def detect_possible(self, text: str | None) -> CrisisSignal | None:
         """A risk cue that is not a plan (the lexicon's `possible` rules), or None."""
-        return next((f.signal for f in self._find(text) if f.signal.category == POSSIBLE), None)
+        return self.detect_both(text)[1]
+
+    def detect_both(self, text: str | None) -> tuple[CrisisSignal | None, CrisisSignal | None]:
+        """(the most urgent crisis signal, a possible-risk cue) from one pass over the text."""
+        found = self._find(text)
+        crisis = [f for f in found if f.signal.category in CATEGORIES]
+        cue = next((f.signal for f in found if f.signal.category == POSSIBLE), None)
+        if not crisis:
+            return None, cue
+        return min(crisis, key=lambda f: (f.weak, self.priority.index(f.signal.category))).signal, cue
 
     def detect_all(self, text: str | None) -> list[CrisisSignal]:
         """Every crisis signal in `text`, one per matched rule (for debugging the lexicon)."""

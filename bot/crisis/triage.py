@@ -43,15 +43,14 @@ class Triage:
 
     def assess(self, text: str) -> Assessment:
         text = text or ""
-        signal = self.detector.detect(text)
-        score = self.model.score(text) if self.model and text.strip() else None
-        risk, concern = (score.risk, score.concern) if score else (0.0, 0.0)
-        if signal is not None:
-            return Assessment(CLEAR, signal.category, speaker_of(text), risk, concern, "rules")
-        if score and risk >= self.high:
-            return Assessment(CLEAR, score.category, speaker_of(text), risk, concern, "model")
-        if self.detector.detect_possible(text) is not None:
+        signal, cue = self.detector.detect_both(text)
+        if signal is not None:  # the rules decide at once; the model is not needed
+            return Assessment(CLEAR, signal.category, speaker_of(text), 1.0, 1.0, "rules")
+        risk, concern = self.model.probabilities(text) if self.model and text.strip() else (0.0, 0.0)
+        if risk >= self.high:
+            return Assessment(CLEAR, self.model.category(text), speaker_of(text), risk, concern, "model")
+        if cue is not None:
             return Assessment(POSSIBLE, None, None, risk, concern, "cue")
-        if score and concern >= self.low:
+        if concern >= self.low:
             return Assessment(POSSIBLE, None, None, risk, concern, "model")
         return Assessment(NONE, None, None, risk, concern, "none")
