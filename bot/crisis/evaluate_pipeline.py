@@ -29,7 +29,7 @@ TIER_OF_INTENT = {"crisis": CLEAR, "possible_risk": POSSIBLE}
 # The targets on held-out data, and the floors `make test` enforces today (see docs: the
 # floors are below the targets where the product does not reach them yet, and only ever go up).
 TARGETS = {"recall_clear_or_possible": 0.99, "recall_clear": 0.90, "everyday_clear": 0.01, "everyday_question": 0.05}
-FLOORS = {"recall_clear_or_possible": 0.85, "recall_clear": 0.72, "everyday_clear": 0.015, "everyday_question": 0.05}
+FLOORS = {"recall_clear_or_possible": 0.90, "recall_clear": 0.75, "everyday_clear": 0.01, "everyday_question": 0.05}
 RESULTS = PROJECT_ROOT / "results" / "triage_eval.md"
 
 
