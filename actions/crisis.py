@@ -64,8 +64,9 @@ class ActionCrisisHandoff(Action):
 
 
 class ActionFlagForReview(Action):
-    """Flags a message for staff: the safety question answered "no" (low priority), or a risk message
-    while staff hold the conversation. A "no" while a hand-off waits marks the hand-off "safe"."""
+    """Flags a message for staff: the safety question answered "no" or not answered twice (low
+    priority), or a risk message while staff hold the conversation. A "no" while a hand-off waits
+    marks the hand-off "safe"."""
 
     def name(self) -> Text:
         return "action_flag_for_review"
@@ -75,7 +76,8 @@ class ActionFlagForReview(Action):
     ) -> List[Dict[Text, Any]]:
         store = AppStore()
         state = handoff_state(tracker.events)
-        kind = "risk_while_taken" if state == TAKEN else "safety_check_no"
+        unanswered = tracker.get_slot("safety_check") == "unanswered"
+        kind = "risk_while_taken" if state == TAKEN else "safety_check_unanswered" if unanswered else "safety_check_no"
         await asyncio.to_thread(store.flag_for_review, channel_of(tracker), tracker.sender_id, kind,
                                 latest_text(tracker))
         if state == SAFE:

@@ -169,6 +169,9 @@ def render() -> dict[str, Any]:
             "utter_safety_check_ok": _per_locale_text(
                 lambda locale: "Thank you for telling me. If that changes, tell me here at any time, or reach "
                 f"{_first_line(locale)}, day or night. Let's carry on."),
+            "utter_safety_check_unanswered": _per_locale_text(
+                lambda locale: "That's okay, we can go on. If you do have thoughts of ending your life or of hurting "
+                f"yourself, tell me at any time, or reach {_first_line(locale)}, day or night."),
             "utter_safety_check_ok_waiting": [{
                 "text": "Thank you for letting me know. You can carry on with me now if you'd like. Someone from "
                         "the clinic may still check in with you here, and the lines above are there any time.",

@@ -9,7 +9,8 @@ outranks every other policy (priority 7, "no user" predictions, so it wins over 
 - **Possible risk** (intent `possible_risk`): `utter_safety_check`, one direct question; the form, if
   any, stays where it was. The answer: yes, not sure, or a risk message -> the clear-risk reply; no ->
   `utter_safety_check_ok`, a flag for staff review, and the form asks its question again; no answer
-  -> asked once more, then treated as not sure.
+  -> asked once more; no answer again -> the conversation goes on (where help is, said once more),
+  flagged for staff review.
 - **PHQ-9 item 9** in the journey: "not at all" goes on; any frequency or yes -> the clear-risk reply;
   anything else -> the safety question. It is never skipped.
 - **While a hand-off waits** (requested): a new risk message gets the crisis reply again (the action
@@ -44,6 +45,7 @@ HANDOFF_ACTION = "action_crisis_handoff"
 FLAG_ACTION = "action_flag_for_review"
 SAFETY_QUESTION, SAFETY_AGAIN = "utter_safety_check", "utter_safety_check_again"
 SAFETY_OK, SAFETY_OK_WAITING = "utter_safety_check_ok", "utter_safety_check_ok_waiting"
+SAFETY_UNANSWERED = "utter_safety_check_unanswered"
 HOLDING_PROMPTS = ("utter_holding", "utter_holding_no_call", "utter_holding_when")
 SAFETY_SLOT = "safety_check"
 UNSPECIFIED, SUICIDE = "unspecified", "suicide"  # the safety question asks about suicide and self-harm
@@ -52,7 +54,8 @@ JOURNEY_FORM, JOURNEY_STEP_SLOT = "journey_form", "journey_step"
 FOLLOWING = {
     CRISIS_RESPONSE: CRISIS_RESOURCES_RESPONSE, CRISIS_RESOURCES_RESPONSE: HANDOFF_ACTION,
     HANDOFF_ACTION: ACTION_LISTEN_NAME, SAFETY_QUESTION: ACTION_LISTEN_NAME, SAFETY_AGAIN: ACTION_LISTEN_NAME,
-    SAFETY_OK: FLAG_ACTION, SAFETY_OK_WAITING: FLAG_ACTION, FLAG_ACTION: ACTION_LISTEN_NAME,
+    SAFETY_OK: FLAG_ACTION, SAFETY_OK_WAITING: FLAG_ACTION, SAFETY_UNANSWERED: FLAG_ACTION,
+    FLAG_ACTION: ACTION_LISTEN_NAME,
     **{prompt: ACTION_LISTEN_NAME for prompt in HOLDING_PROMPTS},
 }
 
@@ -171,7 +174,7 @@ def _within_turn(tracker: DialogueStateTracker, done: List[str]) -> Tuple[Option
     if not any(name in FOLLOWING for name in done):
         return None, []
     following = FOLLOWING.get(done[-1])
-    if done[-1] == FLAG_ACTION and SAFETY_OK in done and tracker.active_loop_name:
+    if done[-1] == FLAG_ACTION and (SAFETY_OK in done or SAFETY_UNANSWERED in done) and tracker.active_loop_name:
         return tracker.active_loop_name, []  # the form asks its question again
     return following, []
 
@@ -198,8 +201,8 @@ def _after_message(tracker: DialogueStateTracker) -> Tuple[Optional[str], List[E
             return SAFETY_OK, [SlotSet(SAFETY_SLOT, NO)]
         if prompt == SAFETY_QUESTION:
             return SAFETY_AGAIN, [SlotSet(SAFETY_SLOT, "asked")]
-        if prompt == SAFETY_AGAIN:
-            return _clear(tracker)  # no answer twice: treated as "not sure"
+        if prompt == SAFETY_AGAIN:  # no answer twice: go on, flagged for staff (never a forced hand-off)
+            return SAFETY_UNANSWERED, [SlotSet(SAFETY_SLOT, "unanswered")]
 
     step = _journey_step(tracker)
     if step == phq9.SELF_HARM_ITEM:

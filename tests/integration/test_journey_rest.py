@@ -12,10 +12,19 @@ def buttons(replies: list[dict]) -> list[str]:
     return [b["title"] for m in replies for b in m.get("buttons", [])]
 
 
+SAFETY_QUESTIONS: list[str] = []  # everyday answers that drew the safety question (at most one allowed)
+
+
 def say_all(assistant, sender: str, *messages: str) -> list[dict]:
+    """Answers one by one; a person asked the safety question says they are safe and answers again."""
     replies: list[dict] = []
     for message in messages:
         replies = assistant.say(sender, message)
+        if any((m.get("custom") or {}).get("type") == "safety_check" for m in replies):
+            SAFETY_QUESTIONS.append(message)
+            assert len(SAFETY_QUESTIONS) <= 1, f"safety questions on everyday answers: {SAFETY_QUESTIONS}"
+            assert "Thank you for telling me" in texts(assistant.say(sender, "no, I'm safe"))
+            replies = assistant.say(sender, message)
         assert replies, f"no reply to {message!r}"
     return replies
 

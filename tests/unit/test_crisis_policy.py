@@ -119,7 +119,7 @@ def test_a_crisis_message_sets_its_category_speaker_locale_and_staffing(monkeypa
 
 
 def test_in_clinic_hours_the_crisis_reply_says_someone_will_join(monkeypatch):
-    monkeypatch.setenv("CLINIC_HOURS", "mon-sun 00:00-23:59")
+    monkeypatch.setenv("CLINIC_HOURS", "mon-sun 00:00-24:00")  # all day, whenever the test runs
     first = tracker(UserUttered("i want to die", {"name": "crisis", "crisis_category": "suicide"}))
     assert slots(CrisisPolicy.next_action(first)[1])["clinic_open"] is True
 
@@ -155,11 +155,15 @@ def test_no_gets_an_acknowledgement_and_a_flag_for_review(answer, intent):
                                                         "action_listen"]
 
 
-def test_no_answer_is_asked_again_once_then_treated_as_not_sure():
+def test_no_answer_is_asked_again_once_then_the_conversation_goes_on_flagged():
     first = after_question("why do you ask", "nlu_fallback")
     assert CrisisPolicy.next_action(first)[0] == "utter_safety_check_again"
-    second = after_question("what", "nlu_fallback", question="utter_safety_check_again")
-    assert CrisisPolicy.next_action(second)[0] == "utter_crisis"
+    second = after_question("we keep arguing about money", "inform", question="utter_safety_check_again")
+    action, events = CrisisPolicy.next_action(second)
+    assert action == "utter_safety_check_unanswered" and slots(events)["safety_check"] == "unanswered"
+    second.update_with_events(events, None)
+    second.update(ActionExecuted(action))
+    assert run_turn(second) == ["action_flag_for_review", "action_listen"]
 
 
 def test_the_safety_question_keeps_a_running_form_and_no_resumes_it():

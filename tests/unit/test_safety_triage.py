@@ -43,6 +43,7 @@ def test_holding_replies_answer_what_the_person_wrote(text, expected):
     ("mon-fri 09:00-17:00; sat 10:00-14:00", datetime(2026, 12, 5, 10, 0, tzinfo=timezone.utc), True),
     ("fri-mon 22:00-06:00", datetime(2026, 12, 7, 3, 0, tzinfo=timezone.utc), True),  # overnight, Monday
     ("", datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc), False),  # nobody on duty unless configured
+    ("mon-sun 00:00-24:00", datetime(2026, 12, 1, 23, 59, 30, tzinfo=timezone.utc), True),  # all day
 ])
 def test_on_duty_hours(hours, moment, expected):
     assert staffing.is_open(moment, hours, "UTC") is expected
