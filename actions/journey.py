@@ -51,8 +51,18 @@ def answered_just_now(tracker: Tracker) -> bool:
 
 
 def safe_at_item9(tracker: Tracker) -> bool:
-    """PHQ-9 item 9 was answered through the safety question: "No, I'm safe" (scored "not at all")."""
-    return tracker.get_slot("safety_check") == "no" and tracker.get_slot(STEP_SLOT) == phq9.SELF_HARM_ITEM
+    """PHQ-9 item 9 was just answered through the safety question: "No, I'm safe" (scored "not at all").
+
+    Only in the turn of that answer (the acknowledgement ran since the person's message), so an
+    earlier "no" can never answer item 9 for them."""
+    if tracker.get_slot("safety_check") != "no" or tracker.get_slot(STEP_SLOT) != phq9.SELF_HARM_ITEM:
+        return False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "action" and event.get("name") == "utter_safety_check_ok":
+            return True
+    return False
 
 
 def latest_intent(tracker: Tracker) -> tuple[Optional[str], float]:

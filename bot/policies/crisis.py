@@ -83,6 +83,16 @@ def previous_prompt(tracker: DialogueStateTracker) -> Optional[str]:
     return None
 
 
+def said_safe_in_this_form(tracker: DialogueStateTracker) -> bool:
+    """The person answered the safety question "no" since the running form started."""
+    for event in reversed(tracker.events):
+        if isinstance(event, ActiveLoop) and event.name:
+            return False
+        if isinstance(event, ActionExecuted) and event.action_name == SAFETY_OK:
+            return True
+    return False
+
+
 def _journey_step(tracker: DialogueStateTracker) -> Optional[str]:
     return tracker.get_slot(JOURNEY_STEP_SLOT) if tracker.active_loop_name == JOURNEY_FORM else None
 
@@ -215,6 +225,8 @@ def _after_message(tracker: DialogueStateTracker) -> Tuple[Optional[str], List[E
     if name == POSSIBLE_INTENT:
         if step in phq9.ITEMS and phq9.answer_or_none(text) is not None:
             return JOURNEY_FORM, []  # answering "feeling hopeless?" with how often: the item 9 comes next
+        if step and said_safe_in_this_form(tracker):
+            return JOURNEY_FORM, []  # asked and answered "no" in this activity: not asked again each answer
         return _ask_safety(tracker)
     if state == REQUESTED:
         return holding_response(text, name), []

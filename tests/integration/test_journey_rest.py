@@ -24,7 +24,8 @@ def say_all(assistant, sender: str, *messages: str) -> list[dict]:
             SAFETY_QUESTIONS.append(message)
             assert len(SAFETY_QUESTIONS) <= 1, f"safety questions on everyday answers: {SAFETY_QUESTIONS}"
             assert "Thank you for telling me" in texts(assistant.say(sender, "no, I'm safe"))
-            replies = assistant.say(sender, message)
+            replies = assistant.say(sender, message)  # the same answer again is taken as the answer
+            assert not any((m.get("custom") or {}).get("type") == "safety_check" for m in replies)
         assert replies, f"no reply to {message!r}"
     return replies
 

@@ -268,3 +268,21 @@ def test_a_crisis_wins_over_a_running_form_in_rasas_ensemble():
     abstaining = policy.predict_action_probabilities(tracker(UserUttered("hi", {"name": "greet"})), domain)
     lost = DefaultPolicyPredictionEnsemble._pick_best_policy([form_prediction, abstaining])
     assert lost.policy_name == "RulePolicy" and not any(isinstance(e, ActiveLoop) for e in lost.events)
+
+
+def test_after_no_in_a_journey_activity_the_next_answers_are_not_asked_about_again():
+    from rasa.shared.core.events import ActiveLoop
+
+    form = [ActiveLoop("journey_form"), SlotSet("requested_slot", "journey_answer"),
+            SlotSet("journey_step", "person_good"), ActionExecuted("journey_form"), ActionExecuted("action_listen")]
+    answered = tracker(*form, UserUttered("they make me laugh", {"name": "possible_risk"}),
+                       ActionExecuted("utter_safety_check"), ActionExecuted("action_listen"),
+                       UserUttered("no", {"name": "deny"}), ActionExecuted("utter_safety_check_ok"),
+                       ActionExecuted("action_flag_for_review"), ActionExecuted("journey_form"),
+                       ActionExecuted("action_listen"),
+                       UserUttered("they make me laugh", {"name": "possible_risk"}))
+    assert CrisisPolicy.next_action(answered) == ("journey_form", [])
+    answered.update(UserUttered("i want to kill myself", {"name": "crisis", "crisis_category": "suicide"}))
+    assert CrisisPolicy.next_action(answered)[0] == "utter_crisis"  # clear risk always gets the reply
+    fresh = tracker(*form, UserUttered("they make me laugh", {"name": "possible_risk"}))
+    assert CrisisPolicy.next_action(fresh)[0] == "utter_safety_check"
