@@ -27,7 +27,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 
 from bot.crisis.corpus import CRISIS_LABELS, NONE, POSSIBLE, Example
 
-CRISIS, TIERS = "crisis", (NONE, POSSIBLE, "crisis")
+CRISIS = "crisis"
 SEED = 42
 
 
@@ -97,4 +97,4 @@ class RiskModel:
         return cls(parts["tiers"], parts["categories"], normalise)
 
 
-__all__ = ["RiskModel", "tier_of", "tier_classifier", "CRISIS", "TIERS", "CRISIS_LABELS"]
+__all__ = ["RiskModel", "tier_of", "tier_classifier", "CRISIS", "CRISIS_LABELS"]

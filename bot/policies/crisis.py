@@ -38,8 +38,8 @@ from bot.handoff import staffing
 from bot.handoff.holding import holding_response
 from bot.handoff.state import CRISIS_RESOURCES_RESPONSE, HANDOFF_SLOT, REQUESTED, SAFE, TAKEN, handoff_state
 from bot.journey import phq9
+from bot.nlu.crisis_detector import CRISIS_INTENT, POSSIBLE_INTENT
 
-CRISIS_INTENT, POSSIBLE_INTENT = "crisis", "possible_risk"
 CRISIS_RESPONSE = "utter_crisis"
 HANDOFF_ACTION = "action_crisis_handoff"
 FLAG_ACTION = "action_flag_for_review"
