@@ -178,10 +178,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the IPT assistant.")
     parser.add_argument("--model", required=True)
     args = parser.parse_args(argv)
+    from bot.handoff.escalation import check_settings as check_escalation_settings
     from bot.policies.crisis import check_safety_settings
 
     try:
         check_safety_settings()
+        check_escalation_settings()
     except ValueError as error:
         print(f"[run] {error}", file=sys.stderr)
         return 2

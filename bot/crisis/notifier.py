@@ -6,7 +6,9 @@ the `X-IPT-Delivery` header (the outbox id) in the rare case a delivery is repea
 
 Configuration (environment): STAFF_WEBHOOK_URL, STAFF_WEBHOOK_SECRET (HMAC-SHA256 key);
 SMTP_HOST, SMTP_PORT (587), SMTP_USER, SMTP_PASSWORD, SMTP_STARTTLS (true), SMTP_FROM,
-STAFF_EMAIL_TO (comma-separated); PUBLIC_WEB_URL for the dashboard link.
+STAFF_EMAIL_TO (comma-separated); PUBLIC_WEB_URL for the dashboard link. Escalations of hand-offs
+nobody took in time (`bot/handoff/escalation.py`) go to ONCALL_WEBHOOK_URL (ONCALL_WEBHOOK_SECRET,
+else STAFF_WEBHOOK_SECRET) and/or ONCALL_EMAIL_TO, or else to the staff targets, marked as escalations.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from typing import Any, Callable
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.crisis.handoff import HandoffSpool
+from bot.handoff import escalation
 from bot.store.repository import AppStore, OutboxRecord
 
 logger = logging.getLogger(__name__)
@@ -51,7 +54,7 @@ def _dashboard_link(payload: dict[str, Any]) -> str:
     return f"{base}/staff/handoffs/{payload['handoff_id']}"
 
 
-def send_webhook(item: OutboxRecord) -> None:
+def _post_webhook(item: OutboxRecord, url: str, secret: str | None) -> None:
     payload = dict(item.payload, dashboard_url=_dashboard_link(item.payload))
     body = json.dumps(payload, sort_keys=True).encode()
     timestamp = str(int(time.time()))
@@ -60,30 +63,54 @@ def send_webhook(item: OutboxRecord) -> None:
         "X-IPT-Delivery": str(item.id),
         "X-IPT-Timestamp": timestamp,
     }
-    secret = os.environ.get("STAFF_WEBHOOK_SECRET")
     if secret:
         headers["X-IPT-Signature"] = sign(body, secret, timestamp)
-    request = urllib.request.Request(
-        os.environ["STAFF_WEBHOOK_URL"], data=body, headers=headers, method="POST"
-    )
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     with urllib.request.urlopen(request, timeout=SEND_TIMEOUT_SECONDS) as response:
         if response.status >= 300:
             raise OSError(f"webhook answered {response.status}")
 
 
-def send_email(item: OutboxRecord) -> None:
+def send_webhook(item: OutboxRecord) -> None:
+    _post_webhook(item, os.environ["STAFF_WEBHOOK_URL"], os.environ.get("STAFF_WEBHOOK_SECRET"))
+
+
+def send_oncall_webhook(item: OutboxRecord) -> None:
+    _post_webhook(item, os.environ["ONCALL_WEBHOOK_URL"],
+                  os.environ.get("ONCALL_WEBHOOK_SECRET") or os.environ.get("STAFF_WEBHOOK_SECRET"))
+
+
+def email_message(item: OutboxRecord, to: str) -> EmailMessage:
+    """The e-mail for a notification: what happened and the dashboard link, never the person's words."""
     payload = item.payload
     message = EmailMessage()
-    message["Subject"] = f"[IPT assistant] Crisis hand-off #{payload['handoff_id']} ({payload['category']})"
     message["From"] = os.environ.get("SMTP_FROM", "ipt-assistant@localhost")
-    message["To"] = os.environ["STAFF_EMAIL_TO"]
+    message["To"] = to
     message["X-IPT-Delivery"] = str(item.id)
+    if payload.get("escalation"):
+        message["Subject"] = (f"[IPT assistant] ESCALATION: hand-off #{payload['handoff_id']} not taken for "
+                              f"{payload['waited_minutes']} min ({payload['category']}, priority {payload['priority']})")
+        safe = ("\nThe person has since answered that they are safe right now; it still waits for a person.\n"
+                if payload.get("person_said_safe") else "")
+        message.set_content(
+            "ESCALATION: a crisis hand-off has not been taken by anyone from the clinic.\n"
+            f"It has waited {payload['waited_minutes']} minutes (opened {payload['created_at']}; "
+            f"category {payload['category']}; priority {payload['priority']}, the number of risk messages; "
+            f"via {payload['channel']}).\n{safe}\n"
+            f"Open the hand-off: {_dashboard_link(payload)}\n"
+        )
+        return message
+    message["Subject"] = f"[IPT assistant] Crisis hand-off #{payload['handoff_id']} ({payload['category']})"
     message.set_content(
         "A person in a conversation with the IPT assistant may be in crisis "
         f"({payload['category']}, via {payload['channel']}, at {payload['created_at']}).\n"
         "They have been given crisis resources and are waiting for a person to join.\n\n"
         f"Open the hand-off: {_dashboard_link(payload)}\n"
     )
+    return message
+
+
+def _send_mail(message: EmailMessage) -> None:
     port = int(os.environ.get("SMTP_PORT", "587"))
     with smtplib.SMTP(os.environ["SMTP_HOST"], port, timeout=SEND_TIMEOUT_SECONDS) as smtp:
         if os.environ.get("SMTP_STARTTLS", "true").lower() in ("1", "true", "yes"):
@@ -93,7 +120,18 @@ def send_email(item: OutboxRecord) -> None:
         smtp.send_message(message)
 
 
-SENDERS: dict[str, Callable[[OutboxRecord], None]] = {"webhook": send_webhook, "email": send_email}
+def send_email(item: OutboxRecord) -> None:
+    _send_mail(email_message(item, os.environ["STAFF_EMAIL_TO"]))
+
+
+def send_oncall_email(item: OutboxRecord) -> None:
+    _send_mail(email_message(item, os.environ["ONCALL_EMAIL_TO"]))
+
+
+SENDERS: dict[str, Callable[[OutboxRecord], None]] = {
+    "webhook": send_webhook, "email": send_email,
+    escalation.ONCALL_WEBHOOK: send_oncall_webhook, escalation.ONCALL_EMAIL: send_oncall_email,
+}
 
 
 def deliver_due(store: AppStore, now: datetime | None = None) -> dict[str, int]:
@@ -116,16 +154,26 @@ def deliver_due(store: AppStore, now: datetime | None = None) -> dict[str, int]:
     return counts
 
 
+def run_once(store: AppStore, spool: HandoffSpool, settings: escalation.EscalationSettings,
+             now: datetime | None = None) -> dict[str, int]:
+    """One pass of the worker: record spooled hand-offs, escalate those not taken in time, then
+    deliver due notifications (an escalation goes out in the same pass)."""
+    if spool.path.exists() and spool.pending():
+        spool.drain(store)
+    escalated = escalation.escalate_overdue(store, now, settings)
+    return dict(deliver_due(store, now), escalated=len(escalated))
+
+
 def run_forever(interval: float = 2.0, store: AppStore | None = None) -> None:
-    """The worker loop: drain the hand-off spool, then deliver due notifications."""
+    """The worker loop: drain the hand-off spool, escalate, then deliver due notifications."""
     store = store or AppStore()
     spool = HandoffSpool()
-    logger.info("Staff notifier started (every %.1f s).", interval)
+    settings = escalation.load_settings()
+    logger.info("Staff notifier started (every %.1f s); escalation %s.", interval,
+                f"after {settings.after}" if settings.enabled else "off")
     while True:
         try:
-            if spool.path.exists() and spool.pending():
-                spool.drain(store)
-            deliver_due(store)
+            run_once(store, spool, settings)
         except SQLAlchemyError as error:
             logger.error("Staff notifier cannot reach the database: %s", error)
         time.sleep(interval)

@@ -47,6 +47,7 @@ class Handoff(Base):
     priority = Column(Integer, nullable=False, default=1, server_default="1")  # risk messages in it
     last_message_at = Column(DateTime(timezone=True))
     person_safe_at = Column(DateTime(timezone=True))  # answered "No, I'm safe" while waiting
+    escalated_at = Column(DateTime(timezone=True))  # not taken in time: the second notification was queued
 
 
 class ReviewFlag(Base):

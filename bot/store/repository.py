@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -46,6 +46,7 @@ class HandoffRecord:
     taken_by: str | None
     priority: int = 1
     person_safe_at: datetime | None = None
+    escalated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class OutboxRecord:
 def _handoff_record(row: Handoff) -> HandoffRecord:
     return HandoffRecord(
         row.id, row.channel, row.sender_id, row.category, row.locale, row.message,
-        row.status, row.created_at, row.taken_by, row.priority or 1, row.person_safe_at,
+        row.status, row.created_at, row.taken_by, row.priority or 1, row.person_safe_at, row.escalated_at,
     )
 
 
@@ -248,6 +249,48 @@ class AppStore:
                 row.taken_by, row.taken_at = staff, utcnow()
             elif status == "closed":
                 row.closed_at = utcnow()
+
+    def escalate_overdue_handoffs(self, waiting_since: datetime, now: datetime, notify: list[str]) -> list[int]:
+        """Escalate every hand-off still waiting (requested: neither taken nor closed) since before
+        `waiting_since`: mark it escalated and queue one escalation notification per kind in `notify`.
+        Returns the ids this call escalated.
+
+        Each hand-off is escalated at most once, however many workers run this at the same time: the
+        conditional UPDATE ... WHERE escalated_at IS NULL changes the row for one of them only, and only
+        that one writes the outbox rows, in the same transaction. A hand-off merged into later (priority
+        raised) keeps its `escalated_at`, so it does not fire again. The payload never holds the
+        person's words."""
+        now = now.astimezone(timezone.utc)
+        waiting_since = waiting_since.astimezone(timezone.utc)
+        due = (Handoff.status == "requested", Handoff.escalated_at.is_(None), Handoff.created_at <= waiting_since)
+        with session_scope(self.url) as session:
+            candidates = session.execute(select(Handoff.id).where(*due).order_by(Handoff.id)).scalars().all()
+        escalated = []
+        for handoff_id in candidates:
+            with session_scope(self.url) as session:
+                result = session.execute(
+                    update(Handoff).where(Handoff.id == handoff_id, *due).values(escalated_at=now)
+                    .execution_options(synchronize_session=False))
+                if result.rowcount != 1:
+                    continue  # taken, closed or escalated by another worker meanwhile
+                row = session.get(Handoff, handoff_id)
+                created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=timezone.utc)
+                payload = {
+                    "event": "crisis_handoff_escalation",
+                    "escalation": True,
+                    "handoff_id": row.id,
+                    "category": row.category,
+                    "priority": row.priority or 1,
+                    "channel": row.channel,
+                    "created_at": created.isoformat(),
+                    "escalated_at": now.isoformat(),
+                    "waited_minutes": int((now - created).total_seconds() // 60),
+                    "person_said_safe": row.person_safe_at is not None,
+                }
+                for kind in notify:
+                    session.add(OutboxMessage(handoff_id=row.id, kind=kind, payload=json.dumps(payload)))
+            escalated.append(handoff_id)
+        return escalated
 
     # --- staff-notification outbox ----------------------------------------------------------
 

@@ -475,7 +475,7 @@ class StaffStore:
             summary["handoffs"] = [
                 {"id": h.id, "status": h.status, "category": h.category, "created_at": h.created_at,
                  "taken_by": h.taken_by, "taken_at": h.taken_at, "closed_at": h.closed_at, "channel": h.channel,
-                 "priority": h.priority or 1, "person_safe_at": h.person_safe_at}
+                 "priority": h.priority or 1, "person_safe_at": h.person_safe_at, "escalated_at": h.escalated_at}
                 for h in session.execute(select(Handoff).where(Handoff.sender_id == sender_id)
                                          .order_by(Handoff.id)).scalars()]
             person = session.execute(select(Person).where(Person.sender_id == sender_id)).scalars().first()
@@ -511,7 +511,8 @@ class StaffStore:
                                      .order_by(Handoff.id.desc()).limit(include_closed)).scalars().all()
             return [{"id": h.id, "sender_id": h.sender_id, "channel": h.channel, "category": h.category,
                      "status": h.status, "created_at": _aware(h.created_at), "taken_by": h.taken_by,
-                     "taken_at": h.taken_at, "closed_at": h.closed_at, "message": h.message}
+                     "taken_at": h.taken_at, "closed_at": h.closed_at, "message": h.message,
+                     "escalated_at": h.escalated_at}
                     for h in list(open_rows) + list(closed)]
 
 

@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from bot.crisis import notifier
+from bot.handoff import escalation
 from bot.journey.circle import render_svg
 from bot.store.journey_repository import JourneyStore
 from bot.web.dashboard.routes import STATIC_DIR as STAFF_STATIC
@@ -39,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 @asynccontextmanager
 async def lifespan(_app: FastAPI):
+    escalation.check_settings()  # a bad HANDOFF_ESCALATE_AFTER_MINUTES / ONCALL_* stops start-up, saying why
     if os.environ.get("NOTIFIER_ENABLED", "true").lower() in ("1", "true", "yes"):
         interval = float(os.environ.get("NOTIFIER_INTERVAL", "2"))
         threading.Thread(target=notifier.run_forever, args=(interval,), daemon=True,

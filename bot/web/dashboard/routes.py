@@ -308,7 +308,7 @@ def _q(sender_id: str) -> str:
 
 
 def _queue_version(queue: list[dict[str, Any]]) -> str:
-    key = json.dumps([(h["id"], h["status"]) for h in queue])
+    key = json.dumps([(h["id"], h["status"], bool(h.get("escalated_at"))) for h in queue])
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -333,6 +333,15 @@ def handoffs_poll(_staff: Staff = Depends(require("view", touch=False)), store: 
 def _back(handoff_id: int, done: str, app: AppStore) -> RedirectResponse:
     handoff = app.get_handoff(handoff_id)
     return RedirectResponse(f"/staff/conversations/{_q(handoff.sender_id)}?done={done}#handoff", status_code=303)
+
+
+@router.get("/handoffs/{handoff_id}")
+def handoff_link(handoff_id: int, _staff: Staff = Depends(require("view")), app: AppStore = Depends(app_store)):
+    """The address staff notifications link to: the hand-off's place on its conversation page."""
+    handoff = app.get_handoff(handoff_id)
+    if handoff is None:
+        raise HTTPException(status_code=404, detail="No such hand-off.")
+    return RedirectResponse(f"/staff/conversations/{_q(handoff.sender_id)}#handoff", status_code=303)
 
 
 @router.post("/handoffs/{handoff_id}/take")
