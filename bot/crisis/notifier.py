@@ -89,7 +89,8 @@ def email_message(item: OutboxRecord, to: str) -> EmailMessage:
     message["X-IPT-Delivery"] = str(item.id)
     if payload.get("escalation"):
         message["Subject"] = (f"[IPT assistant] ESCALATION: hand-off #{payload['handoff_id']} not taken for "
-                              f"{payload['waited_minutes']} min ({payload['category']}, priority {payload['priority']})")
+                              f"{payload['waited_minutes']} min "
+                              f"({payload['category']}, priority {payload['priority']})")
         safe = ("\nThe person has since answered that they are safe right now; it still waits for a person.\n"
                 if payload.get("person_said_safe") else "")
         message.set_content(

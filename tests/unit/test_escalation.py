@@ -17,7 +17,7 @@ from bot.handoff.escalation import EscalationSettings, escalate_overdue, load_se
 from bot.store.db import session_scope
 from bot.store.models import OutboxMessage
 from bot.store.repository import AppStore, OutboxRecord
-from tests.unit.test_dashboard_web import dash, signed_in  # noqa: F401 - the dashboard fixture
+from tests.unit.test_dashboard_web import dash, signed_in  # noqa: F401 - its fixture
 from tests.unit.test_notifier import Receiver, free_port
 
 T0 = datetime(2024, 5, 6, 14, 0, tzinfo=timezone.utc)
@@ -158,7 +158,7 @@ def test_two_workers_at_the_same_time_escalate_each_hand_off_exactly_once(db_url
     for _round in range(3):  # repeated runs after the race change nothing
         barrier = threading.Barrier(4)
 
-        def worker():
+        def worker(barrier: threading.Barrier = barrier):
             try:
                 barrier.wait()
                 results.append(AppStore(db_url).escalate_overdue_handoffs(now - TEN.after, now, ["webhook", "email"]))
@@ -217,7 +217,7 @@ def test_the_escalation_e_mail_says_what_it_is_and_not_what_the_person_wrote(mon
     assert message["To"] == "oncall@clinic.example"
 
 
-def test_the_dashboard_marks_an_escalated_hand_off_and_the_notification_link_opens_it(dash):
+def test_the_dashboard_marks_an_escalated_hand_off_and_the_notification_link_opens_it(dash):  # noqa: F811
     store = AppStore()
     client = signed_in("clinician")
     assert "escalated" not in client.get("/staff/handoffs").text
