@@ -15,7 +15,18 @@ from typing import Any
 import yaml
 
 from bot import PROJECT_ROOT
-from bot.crisis.resources import DEFAULT_LOCALE, all_locales, resources_payload, resources_text
+from bot.crisis.detector import CATEGORIES
+from bot.crisis.resources import (
+    DEFAULT_LOCALE,
+    GENERAL,
+    GROUPS,
+    SELF,
+    SPEAKERS,
+    all_locales,
+    lines_key,
+    resources_payload,
+    resources_text,
+)
 
 DOMAIN_FILE = PROJECT_ROOT / "domain" / "crisis.yml"
 # Honest staffing (bot/handoff/staffing.py sets `clinic_open` when a crisis reply starts).
@@ -46,12 +57,35 @@ EMPATHY = {
     "abuse": "I'm so sorry this is happening to you. It is not your fault, "
     "and you deserve to be safe.",
 }
-# Someone writing about another person, and a child writing about themself (slot crisis_speaker).
-EMPATHY_OTHER = ("Thank you for reaching out for them. You're doing the right thing. If they might be in danger "
-                 "now, call the emergency number, and stay with them if it is safe for you. These lines help "
-                 "people who are worried about someone, too.")
-EMPATHY_CHILD = ("You did the right thing telling me. What is happening is not your fault. You deserve to be "
-                 "safe, and there are people whose job is to help you.")
+# Someone writing about another person, and a child writing about themself (slot crisis_speaker). What
+# they can do, and the lines, follow in utter_crisis_resources.
+EMPATHY_OTHER = {
+    None: "Thank you for reaching out for them. You're doing the right thing, and you don't have to handle "
+    "this alone.",
+    "overdose": "Thank you for reaching out for them. If they have taken too much of anything, they need "
+    "medical help now, even if they seem okay.",
+    "harm_to_others": "Thank you for reaching out for them. When someone might hurt others, everyone's safety "
+    "comes first, and that includes yours.",
+    "abuse": "Thank you for reaching out for them. You're doing the right thing by looking out for them. What is "
+    "happening to them is not their fault.",
+}
+EMPATHY_CHILD = {
+    None: "You did the right thing telling me. What is happening is not your fault. You deserve to be "
+    "safe, and there are people whose job is to help you.",
+    "overdose": "You did the right thing telling me. Swallowing too much medicine or anything else can make "
+    "you very ill even if you feel okay, so please get help straight away.",
+}
+UNSPECIFIED = "unspecified"
+# Every value the crisis policy sets in `crisis_category` (it maps anything else to "unspecified").
+CATEGORY_VALUES = (*CATEGORIES, UNSPECIFIED)
+
+
+def empathy_text(category: str, speaker: str) -> str:
+    if speaker == "other":
+        return EMPATHY_OTHER.get(category, EMPATHY_OTHER[None])
+    if speaker == "child":
+        return EMPATHY_CHILD.get(category, EMPATHY_CHILD[None])
+    return EMPATHY.get(category, EMPATHY[None])
 
 
 # Sent by the staff API when staff end a hand-off. It is not a domain response because no story or
@@ -80,28 +114,35 @@ def _per_locale(build) -> list[dict[str, Any]]:
     return variations
 
 
-def _crisis_payload(locale: str, clinic_open: bool) -> dict[str, Any]:
+def _crisis_payload(locale: str, group: str, speaker: str, clinic_open: bool) -> dict[str, Any]:
     return {
         "type": "crisis",
         "category": "{crisis_category}",
         "speaker": "{crisis_speaker}",
         "locale": locale,
-        "resources": resources_payload(locale),
+        "lines_for": group,
+        "resources": resources_payload(locale, group, speaker),
         "handoff": {"status": "requested", "clinic_open": clinic_open, "message": HANDOFF_NOTE[clinic_open]},
     }
 
 
 def _resources_variations() -> list[dict[str, Any]]:
-    """The default (default locale, nobody on duty) unconditioned, then one per locale and staffing
-    state. Rasa picks among every variation whose conditions match, so they must exclude each other."""
-    def variation(locale: str, clinic_open: bool) -> dict[str, Any]:
-        return {"text": resources_text(locale) + "\n" + HANDOFF_NOTE[clinic_open],
-                "custom": _crisis_payload(locale, clinic_open)}
-    variations = [variation(DEFAULT_LOCALE, False)]
+    """The default (default locale, general lines, nobody on duty) unconditioned, then one per value of
+    `crisis_lines` (locale, line group, speaker; set by the crisis policy) and staffing state. Rasa
+    picks among every variation whose conditions match, so they must exclude each other: each
+    condition names one `crisis_lines` value and one `clinic_open` value."""
+    def variation(locale: str, group: str, speaker: str, clinic_open: bool) -> dict[str, Any]:
+        return {"text": resources_text(locale, group, speaker) + "\n" + HANDOFF_NOTE[clinic_open],
+                "custom": _crisis_payload(locale, group, speaker, clinic_open)}
+    variations = [variation(DEFAULT_LOCALE, GENERAL, SELF, False)]
     for locale in all_locales():
-        for clinic_open in (False, True):
-            variations.append({**variation(locale, clinic_open), "condition": _slot_condition("crisis_locale", locale)
-                               + [{"type": "slot", "name": "clinic_open", "value": clinic_open}]})
+        for group in GROUPS:
+            for speaker in SPEAKERS:
+                for clinic_open in (False, True):
+                    variations.append({
+                        **variation(locale, group, speaker, clinic_open),
+                        "condition": _slot_condition("crisis_lines", lines_key(locale, group, speaker))
+                        + [{"type": "slot", "name": "clinic_open", "value": clinic_open}]})
     return variations
 
 
@@ -115,7 +156,7 @@ def _per_locale_text(build) -> list[dict[str, Any]]:
 def _first_line(locale: str) -> str:
     first = all_locales()[locale]["resources"][0]
     how = " or ".join(f"{verb} {first[key]}" for verb, key in (("call", "phone"), ("text", "sms")) if first.get(key))
-    return f"{first['name']} ({how})"
+    return f"{first['name']} ({how or first.get('url')})"
 
 
 def _text_line(locale: str) -> str:
@@ -133,13 +174,12 @@ def _slot(kind: str = "text") -> dict[str, Any]:
 
 
 def render() -> dict[str, Any]:
+    # One variation per (category, speaker) pair, so exactly one matches; the default when neither is set.
     empathy = [{"text": EMPATHY[None]}] + [
-        {"text": text, "condition": _slot_condition("crisis_category", category)
-         + _slot_condition("crisis_speaker", "self")}
-        for category, text in EMPATHY.items()
-        if category
-    ] + [{"text": EMPATHY_OTHER, "condition": _slot_condition("crisis_speaker", "other")},
-         {"text": EMPATHY_CHILD, "condition": _slot_condition("crisis_speaker", "child")}]
+        {"text": empathy_text(category, speaker), "condition": _slot_condition("crisis_category", category)
+         + _slot_condition("crisis_speaker", speaker)}
+        for category in CATEGORY_VALUES for speaker in SPEAKERS
+    ]
     return {
         "version": "3.1",
         "intents": ["crisis", "possible_risk"],
@@ -148,6 +188,8 @@ def render() -> dict[str, Any]:
             "crisis_category": _slot(),
             "crisis_speaker": _slot(),
             "crisis_locale": _slot(),
+            # "<locale>.<line group>.<speaker>" (bot.crisis.resources.lines_key): which lines to show.
+            "crisis_lines": _slot(),
             "clinic_open": _slot("bool"),
             "handoff_status": _slot(),
             "safety_check": _slot(),

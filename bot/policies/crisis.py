@@ -32,8 +32,11 @@ from rasa.shared.core.events import ActionExecuted, ActiveLoop, Event, SlotSet, 
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.crisis.resources import check_configured_locale, configured_locale
+from bot.crisis.detector import CATEGORIES
+from bot.crisis.locale import tracker_locale
+from bot.crisis.resources import check_configured_locale, lines_key
 from bot.crisis.safety_check import NO, UNSURE, YES, read_safety_answer
+from bot.crisis.speaker import SPEAKERS
 from bot.handoff import staffing
 from bot.handoff.holding import holding_response
 from bot.handoff.state import CRISIS_RESOURCES_RESPONSE, HANDOFF_SLOT, REQUESTED, SAFE, TAKEN, handoff_state
@@ -114,10 +117,15 @@ def check_safety_settings() -> None:
 
 
 def crisis_events(tracker: DialogueStateTracker, category: str, speaker: str = "self") -> List[Event]:
+    """The slots of a crisis reply: category and speaker (one of the values the generated responses
+    name), the conversation's locale (bot/crisis/locale.py) and the lines that fit all three."""
+    category = category if category in CATEGORIES else UNSPECIFIED
+    speaker = speaker if speaker in SPEAKERS else "self"
+    locale = tracker_locale(tracker)
     events: List[Event] = [
-        SlotSet("crisis_category", category), SlotSet("crisis_speaker", speaker or "self"),
-        SlotSet("crisis_locale", configured_locale()), SlotSet("clinic_open", staffing.is_open()),
-        SlotSet(SAFETY_SLOT, None),
+        SlotSet("crisis_category", category), SlotSet("crisis_speaker", speaker),
+        SlotSet("crisis_locale", locale), SlotSet("crisis_lines", lines_key(locale, category, speaker)),
+        SlotSet("clinic_open", staffing.is_open()), SlotSet(SAFETY_SLOT, None),
     ]
     if tracker.active_loop_name:
         events += [ActiveLoop(None), SlotSet(REQUESTED_SLOT, None)]
@@ -129,7 +137,7 @@ def _clear(tracker: DialogueStateTracker, category: str = SUICIDE, speaker: str 
 
 
 def _ask_safety(tracker: DialogueStateTracker) -> Tuple[str, List[Event]]:
-    return SAFETY_QUESTION, [SlotSet(SAFETY_SLOT, "asked"), SlotSet("crisis_locale", configured_locale())]
+    return SAFETY_QUESTION, [SlotSet(SAFETY_SLOT, "asked"), SlotSet("crisis_locale", tracker_locale(tracker))]
 
 
 @DefaultV1Recipe.register(

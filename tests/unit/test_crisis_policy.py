@@ -115,7 +115,7 @@ def test_a_crisis_message_sets_its_category_speaker_locale_and_staffing(monkeypa
     action, events = CrisisPolicy.next_action(first)
     assert action == "utter_crisis"
     assert slots(events) == {"crisis_category": "abuse", "crisis_speaker": "self", "crisis_locale": locale,
-                             "clinic_open": False, "safety_check": None}
+                             "crisis_lines": f"{locale}.abuse.self", "clinic_open": False, "safety_check": None}
 
 
 def test_in_clinic_hours_the_crisis_reply_says_someone_will_join(monkeypatch):
