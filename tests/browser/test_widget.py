@@ -184,6 +184,30 @@ def test_bot_messages_with_html_and_bad_links_are_harmless_and_images_render(ass
     screenshot("widget-rich-replies")
 
 
+def test_data_locale_goes_with_every_message_and_web_lines_are_links(assistant, page):
+    sent = fake_rasa(page, [{"text": "lines"}, {"custom": {"type": "crisis", "locale": "INTL", "resources": [
+        {"name": "Find A Helpline", "url": "https://findahelpline.com", "hours": "lists each line's hours"},
+        {"name": "Bad", "url": "javascript:window.__xss=6"},
+        {"name": "Emergency services", "phone": "your local emergency number", "emergency": True}]}}])
+    host_page(page, assistant, "http://rasa.test", 'data-transport="rest" data-locale="en-GB"')
+    page.get_by_label("Your message").fill("hi")
+    page.keyboard.press("Enter")
+    card = page.locator(".ipt-w__crisis")
+    expect(card.locator("a[href='https://findahelpline.com/']")).to_be_visible(timeout=REPLY_TIMEOUT)
+    expect(card).to_contain_text("Call your local emergency number")
+    assert card.locator("a[href^='javascript']").count() == 0 and page.evaluate("window.__xss") is None
+    assert sent[0]["metadata"] == {"locale": "en-GB"}
+
+
+def test_without_data_locale_no_metadata_is_sent(assistant, page):
+    sent = fake_rasa(page, [{"text": "ok"}])
+    host_page(page, assistant, "http://rasa.test", 'data-transport="rest" data-locale="<b>"')
+    page.get_by_label("Your message").fill("hi")
+    page.keyboard.press("Enter")
+    expect(page.locator(BOT)).to_have_count(1, timeout=REPLY_TIMEOUT)
+    assert "metadata" not in sent[0]
+
+
 def test_server_down_is_said_and_messages_go_out_when_it_is_back(assistant, page):
     blocked = ["**/socket.io/**", "**/webhooks/rest/**"]
     for pattern in blocked:

@@ -174,6 +174,15 @@ def test_twilio_crisis_gets_the_resources_as_text(channels):
     assert "911" in said and '"type"' not in said  # no crisis JSON as text
 
 
+def test_twilio_crisis_gets_the_lines_of_the_senders_country(channels):
+    stand_in, person = channels["stand_in"], "+447700900123"  # a UK number; CRISIS_LOCALE is US
+    before = len(stand_in.twilio_messages())
+    assert twilio_post(channels, {"From": person, "To": SMS_NUMBER, "Body": "i want to kill myself"}).status_code == 204
+    assert wait_for(lambda: any("116 123" in m["Body"] for m in replies_to(stand_in, person, before)))
+    said = "\n".join(m["Body"] for m in replies_to(stand_in, person, before))
+    assert "999" in said and "988" not in said
+
+
 @pytest.mark.parametrize("signature", [None, "bm90IGEgc2lnbmF0dXJl", "wrong"])
 def test_twilio_refuses_unsigned_or_wrongly_signed_requests(channels, signature):
     stand_in = channels["stand_in"]

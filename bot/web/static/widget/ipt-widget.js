@@ -5,7 +5,9 @@
  * Optional data attributes: data-open="true" (open at load), data-container="#css-selector"
  * (render inside an element instead of floating), data-transport="rest" (never use socket.io),
  * data-storage="session" (forget the conversation when the tab closes), data-token="<JWT>"
- * (when the Rasa socket.io channel requires one), data-title, data-max-length (default 1000).
+ * (when the Rasa socket.io channel requires one), data-title, data-max-length (default 1000),
+ * data-locale="en-GB" (sent with every message as metadata {"locale": ...}: the crisis lines of that
+ * country, or the international ones for a country without lines; unset: the server's CRISIS_LOCALE).
  *
  * Every text from the server or the person is put into the page with textContent: no HTML from a
  * message is ever parsed or executed. Links are only made for http(s), tel: and sms: addresses.
@@ -20,6 +22,8 @@
   var STATIC = script.src.replace(/\/widget\/ipt-widget\.js(\?.*)?$/, "");
   var MAX_LENGTH = parseInt(cfg.maxLength || "1000", 10) || 1000;
   var TITLE = cfg.title || "IPT assistant";
+  var LOCALE = /^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8}){0,3}$/.test(cfg.locale || "") ? cfg.locale : null;
+  var METADATA = LOCALE ? { locale: LOCALE } : null;
   var PREFIX = "ipt-widget:" + SERVER + ":";
   var store = cfg.storage === "session" ? window.sessionStorage : window.localStorage;
   var MAX_TRANSCRIPT = 300;
@@ -207,6 +211,12 @@
         links.appendChild(el("a", { href: sms, className: "ipt-w__text" },
           "Text " + (r.keyword ? r.keyword + " to " : "") + (r.sms || "")));
       }
+      var web = safeUrl(r.url, ["https:"]);  // a line reached on the web (the international directory)
+      if (web) {
+        links.appendChild(el("a", { href: web, className: "ipt-w__web", target: "_blank", rel: "noopener" },
+          web.replace(/^https:\/\/(www\.)?/, "").replace(/\/$/, "")));
+      }
+      if (!tel && !sms && !web && r.emergency && r.phone) { links.appendChild(el("span", null, "Call " + r.phone)); }
       item.appendChild(links);
       list.appendChild(item);
     });
@@ -322,14 +332,17 @@
 
   function deliver(item) {
     if (socket && socketReady && !restOnly) {
-      socket.emit("user_uttered", { message: item.payload, session_id: sender });
+      var data = { message: item.payload, session_id: sender };
+      if (METADATA) { data.metadata = METADATA; }
+      socket.emit("user_uttered", data);
       markSent(item.entry);
       return Promise.resolve(true);
     }
     // ?sender= lets a proxy send every request of a conversation to the same Rasa server
     return fetch(SERVER + "/webhooks/rest/webhook?sender=" + encodeURIComponent(sender), {
       method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ sender: sender, message: item.payload })
+      body: JSON.stringify(METADATA ? { sender: sender, message: item.payload, metadata: METADATA }
+        : { sender: sender, message: item.payload })
     }).then(function (res) {
       if (!res.ok) { throw new Error("HTTP " + res.status); }
       return res.json();
