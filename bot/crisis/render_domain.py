@@ -159,6 +159,10 @@ def _first_line(locale: str) -> str:
     return f"{first['name']} ({how or first.get('url')})"
 
 
+def _any_time(locale: str) -> str:
+    return ", day or night" if all_locales()[locale]["resources"][0]["hours"] == "24/7" else ""
+
+
 def _text_line(locale: str) -> str:
     texts = [r for r in all_locales()[locale]["resources"] if r.get("sms")]
     if not texts:
@@ -210,10 +214,10 @@ def render() -> dict[str, Any]:
             }],
             "utter_safety_check_ok": _per_locale_text(
                 lambda locale: "Thank you for telling me. If that changes, tell me here at any time, or reach "
-                f"{_first_line(locale)}, day or night. Let's carry on."),
+                f"{_first_line(locale)}{_any_time(locale)}. Let's carry on."),
             "utter_safety_check_unanswered": _per_locale_text(
                 lambda locale: "That's okay, we can go on. If you do have thoughts of ending your life or of hurting "
-                f"yourself, tell me at any time, or reach {_first_line(locale)}, day or night."),
+                f"yourself, tell me at any time, or reach {_first_line(locale)}{_any_time(locale)}."),
             "utter_safety_check_ok_waiting": [{
                 "text": "Thank you for letting me know. You can carry on with me now if you'd like. Someone from "
                         "the clinic may still check in with you here, and the lines above are there any time.",
