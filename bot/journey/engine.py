@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Optional
 
-from bot.journey import phq9, problem_areas, steps
+from bot.journey import answers, phq9, problem_areas, steps
 from bot.journey.answers import Unclear, is_skip
 from bot.journey.exercises import exercise_for
+from bot.journey.interruptions import looks_like_question
 from bot.journey.inventory import MAX_PEOPLE, people_text
 from bot.journey.state import COMPLETED, INITIAL, MIDDLE, TERMINATION, CheckinEntry, JourneyState, PersonEntry
 from bot.journey.steps import Step
@@ -135,8 +136,13 @@ class Journey:
         step = self.current_step()
         if step is None:
             return Turn(self._finish_activity(), finished=True)
+        self._text = text
+        typed_answer = step.kind_for(self.state) in ("text", "name")
+        if typed_answer and looks_like_question(text):  # a question is answered, never stored as an answer
+            return Turn([Reply("utter_journey/question_at_step", self.variables())])
         if is_skip(text) and (step.optional or self.state.retries >= MAX_RETRIES):
-            replies = [Reply("utter_journey/skipped")]
+            nobody = step.kind_for(self.state) == "name" and answers.says_nobody(text)
+            replies = [] if nobody else [Reply("utter_journey/skipped")]
             replies += self._store(step, None, skipped=True)
         else:
             try:
@@ -167,9 +173,19 @@ class Journey:
 
     # ----------------------------------------------------------------- step hooks
     def _after_person_name(self, value: Any, skipped: bool) -> list[Reply]:
+        draft, text = self.state.draft, getattr(self, "_text", "")
         if skipped or not value:  # no name, no person: go to "add someone else?"
             for key in steps.PERSON_KEYS:
-                self.state.draft[key] = None
+                draft[key] = None
+            if answers.says_nobody(text):
+                if self.state.people:  # "that's everyone": the list is done
+                    draft["inventory_more"] = False
+                    return []
+                return [Reply("utter_journey/nobody_yet")]  # nobody close: that is a focus of IPT too
+            return []
+        relation = answers.relation_of(text)
+        if relation:  # "my mom i guess": the relation is the answer to the next question
+            draft["person_relationship"] = relation
         return []
 
     def _after_person_supported(self, value: Any, skipped: bool) -> list[Reply]:

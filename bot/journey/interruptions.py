@@ -5,7 +5,9 @@ the intents below and it is not a good answer to the current step: a structured 
 yes/no, a choice) keeps anything it can read; a free-text step lets go only of button payloads,
 confident commands ("stop", "show my people" ...) and confident questions that are worded as
 questions ("friend" may look like a question about IPT to the NLU, but it answers "how are
-you related?"). Crisis messages never reach the form: the crisis policy answers them first.
+you related?"). A message worded as a question that no intent claims is not stored either: the
+engine says so and asks again (bot/journey/engine.py). Crisis messages never reach the form: the
+crisis policy answers them first.
 """
 from __future__ import annotations
 
@@ -23,14 +25,23 @@ INTERRUPTING_INTENTS = frozenset({
 })
 QUESTION_INTENTS = frozenset({"ipt", "ipt_more", "learn_ipt", "help"})
 FREE_TEXT_CONFIDENCE = 0.8
-_QUESTION_START = re.compile(
-    r"^(what|what's|whats|how|why|who|when|where|which|can|could|do|does|is|are|will|should|tell me|explain|"
-    r"help|menu|more)\b", re.IGNORECASE)
+WORDED_QUESTION_CONFIDENCE = 0.5  # a message worded as a question needs less certainty to be one
+_LEAD_IN = re.compile(r"^(?:(?:wait|sorry|hang on|hold on|um+|uh+|hm+|but|ok|okay|so|and|oh|erm)\b[\s,.!-]*)+",
+                      re.IGNORECASE)
+_WH_START = re.compile(r"^(?:what|what's|whats|wat|wht|how|how's|hows|why|who|who's|whos|when|where|which|"
+                       r"tell me|explain|help|menu)\b(?!['’])", re.IGNORECASE)
+# "do you ...", "is it ...", "can i ...": an auxiliary then a pronoun (not "do things together").
+_AUX_START = re.compile(r"^(?:can|could|do|does|did|is|are|was|will|would|should|shall|may|am)\s+"
+                        r"(?:i|you|u|we|it|this|that|they|he|she|there|my|me|someone|anyone)\b", re.IGNORECASE)
 
 
 def looks_like_question(text: str) -> bool:
-    text = (text or "").strip()
-    return text.endswith("?") or bool(_QUESTION_START.match(text))
+    """Worded as a question: "what's a role dispute", "wait whats communication analysis", "do you
+    keep this?", "which person? sam?" (a short answer with a question mark, "mom?", is not)."""
+    text = _LEAD_IN.sub("", (text or "").strip())
+    if _WH_START.match(text) or _AUX_START.match(text):
+        return True
+    return text.endswith("?") and len(text.split()) >= 3
 
 
 def is_interruption(text: str, intent: Optional[str], confidence: float,
@@ -50,4 +61,6 @@ def is_interruption(text: str, intent: Optional[str], confidence: float,
             return True
     if intent in QUESTION_INTENTS and not looks_like_question(text):
         return False
+    if looks_like_question(text):
+        return confidence >= WORDED_QUESTION_CONFIDENCE
     return confidence >= FREE_TEXT_CONFIDENCE

@@ -7,17 +7,24 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
-from bot.journey.answers import Unclear, normalise, parse_choice
+from bot.journey.answers import Unclear, normalise, parse_choice, strip_fillers
 
 ITEMS = tuple(f"phq9_{n}" for n in range(1, 10))
 SELF_HARM_ITEM = "phq9_9"
 ANSWERS = {
-    "0": ("not at all", "never", "none", "no", "zero", "0 not at all"),
-    "1": ("several days", "some days", "a few days", "sometimes", "one", "1 several days"),
-    "2": ("more than half the days", "more than half", "most days", "often", "two", "2 more than half the days"),
+    "0": ("not at all", "never", "none", "no", "zero", "0 not at all", "not really", "nope", "nah", "not once",
+          "no never", "hardly ever", "not much"),
+    "1": ("several days", "some days", "a few days", "sometimes", "one", "1 several days", "a bit", "a little",
+          "a few times", "once or twice", "now and then", "now and again", "occasionally", "on and off",
+          "a couple of days", "a couple days"),
+    "2": ("more than half the days", "more than half", "most days", "often", "two", "2 more than half the days",
+          "half the time", "a lot", "quite a lot", "loads", "most of the time", "lots"),
     "3": ("nearly every day", "every day", "almost every day", "all the time", "always", "daily", "three",
-          "3 nearly every day"),
+          "3 nearly every day", "every single day", "constantly", "all day every day", "everyday"),
 }
+# Item 9 is scored "not at all" only from a plain no: anything else draws at least the safety question.
+CLEAR_NO = {"0", "not at all", "never", "no", "none", "nope", "nah", "not once", "no never", "never ever",
+            "0 not at all", "zero", "no not at all", "nope never", "not at all no"}
 # (upper bound inclusive, band key) per the PHQ-9 scoring instructions.
 BANDS = ((4, "minimal"), (9, "mild"), (14, "moderate"), (19, "moderately_severe"), (27, "severe"))
 
@@ -27,10 +34,17 @@ def parse_answer(text: str) -> int:
     value = normalise(text)
     if value in {"0", "1", "2", "3"}:
         return int(value)
-    try:
-        return int(parse_choice(value, {key: synonyms for key, synonyms in ANSWERS.items()}, "phq"))
-    except Unclear:
-        raise Unclear("phq") from None
+    for candidate in (value, strip_fillers(value)):
+        try:
+            return int(parse_choice(candidate, {key: synonyms for key, synonyms in ANSWERS.items()}, "phq"))
+        except Unclear:
+            continue
+    raise Unclear("phq")
+
+
+def is_clear_no(text: str) -> bool:
+    """A plain "no" to item 9 ("not at all", "never", "nope"), nothing less certain."""
+    return normalise(text) in CLEAR_NO
 
 
 def answer_or_none(text: str) -> Optional[int]:

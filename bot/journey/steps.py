@@ -170,7 +170,7 @@ ACTIVITIES: dict[str, tuple[Step, ...]] = {
         *PERSON_STEPS,
         Step("inventory_more", "yes_no", when=lambda s: len(s.people) < MAX_PEOPLE,
              response=lambda s: "utter_journey/ask_inventory_more" if len(s.people) >= 3
-             else "utter_journey/ask_inventory_more_suggest"),
+             else "utter_journey/ask_inventory_more_suggest" if s.people else "utter_journey/ask_inventory_more_none"),
     ),
     "screening": (
         Step("screen_loss", "yes_no"),

@@ -102,9 +102,9 @@ def _journey_step(tracker: DialogueStateTracker) -> Optional[str]:
 
 def item9_reading(text: str) -> str:
     """PHQ-9 item 9 answered in words: "none" (a clear not at all), "positive", or "unclear"."""
-    answer = phq9.answer_or_none(text)
-    if answer == 0:
+    if phq9.is_clear_no(text):
         return "none"
+    answer = phq9.answer_or_none(text)
     if answer or read_safety_answer(text) == YES:
         return "positive"
     return "unclear"
