@@ -212,7 +212,8 @@ class Journey:
         self.state.activity, self.state.step, self.state.retries = None, None, 0
         draft, self.state.draft = self.state.draft, {}
         replies = finish(draft)
-        if activity not in self.state.done and activity in (*INITIAL_ACTIVITIES, "ending"):
+        unfinished = activity == "screening" and not self.state.focus
+        if activity not in self.state.done and activity in (*INITIAL_ACTIVITIES, "ending") and not unfinished:
             self.state.done.append(activity)
         if self.state.paused and activity in DETOURS and self.state.activity is None:
             paused, self.state.paused = self.state.paused, None
@@ -235,7 +236,10 @@ class Journey:
                         Reply("utter_journey/not_a_diagnosis")]
         elif scores:
             replies.append(Reply("utter_journey/phq9_incomplete"))
-        return replies + [Reply("utter_journey/depression_treatable"), Reply("utter_journey/sick_role")]
+        # The sick role (Klerman & Weissman) is for depression: given plainly only with a PHQ-9 of 10 or
+        # more; otherwise worded as "if" (this is self-help, not a diagnosis).
+        sick_role = "utter_journey/sick_role" if total is not None and total >= 10 else "utter_journey/sick_role_if"
+        return replies + [Reply("utter_journey/depression_treatable"), Reply(sick_role)]
 
     def _finish_inventory(self, draft: dict[str, Any]) -> list[Reply]:
         if len(self.state.people) >= MAX_PEOPLE:
@@ -244,9 +248,11 @@ class Journey:
 
     def _finish_screening(self, draft: dict[str, Any]) -> list[Reply]:
         self.state.screening = {key: draft.get(key) for key in problem_areas.SCREENING}
-        focus = draft.get("focus")
-        if focus == "not_sure" or not focus:
-            focus = self.area_scores()[0].area
+        self.state.draft = draft  # read the choice with the same rules the steps used
+        focus = steps.chosen_focus(self.state)
+        self.state.draft = {}
+        if focus is None:  # nothing chosen (skipped): no focus is made up; the screening stays to do
+            return [Reply("utter_journey/focus_not_chosen")]
         second = draft.get("second_focus")
         self.state.focus = focus
         self.state.second_focus = second if second in problem_areas.AREAS and second != focus else None
@@ -389,6 +395,10 @@ class Journey:
         screening = {key: self.state.draft.get(key, self.state.screening.get(key)) for key in problem_areas.SCREENING}
         return problem_areas.score(screening, self.state.people)
 
+    def _suggested_label(self) -> str:
+        leader = problem_areas.clear_leader(self.area_scores())
+        return leader.label if leader else ""
+
     def last_mood(self) -> Optional[int]:
         return next((c.mood for c in reversed(self.state.checkins) if c.mood is not None), None)
 
@@ -425,6 +435,7 @@ class Journey:
             "goals": "\n".join(f"• {g}" for g in state.goals) or "none yet",
             "formulation": state.formulation or self.formulation_text(),
             "scores": problem_areas.summary(self.area_scores()),
+            "suggested": self._suggested_label(),
             "mood": moods[-1] if moods else "not given",
             "moods": " → ".join(moods) or "none recorded",
             "week": state.week,

@@ -14,6 +14,8 @@ GRIEF, DISPUTE, TRANSITION, DEFICITS = "grief", "role_dispute", "role_transition
 AREAS = (GRIEF, DISPUTE, TRANSITION, DEFICITS)
 LABELS = {GRIEF: "Grief", DISPUTE: "Role dispute", TRANSITION: "Role transition",
           DEFICITS: "Loneliness and isolation (interpersonal deficits)"}
+IN_SHORT = {GRIEF: "Grief: someone I love has died", DISPUTE: "Role dispute: a clash with someone close",
+            TRANSITION: "Role transition: a big change in my life", DEFICITS: "Loneliness: feeling alone"}
 SYNONYMS = {
     GRIEF: ("grief", "loss", "death", "bereavement", "someone died", "mourning", "grieving"),
     DISPUTE: ("role dispute", "dispute", "disputes", "conflict", "disagreement", "arguing", "fights", "role disputes"),
@@ -78,6 +80,14 @@ def score(screening: Mapping[str, Optional[bool]], people: Iterable[PersonEntry]
         scores[DEFICITS].score += 1
         scores[DEFICITS].reasons.append("you don't feel supported by anyone you listed")
     return sorted(scores.values(), key=lambda s: (-s.score, AREAS.index(s.area)))
+
+
+def clear_leader(scores: list[AreaScore]) -> Optional[AreaScore]:
+    """The area that scored highest on its own, or None for a tie at the top or all scores at zero
+    (then the person chooses, with each area explained: the scores alone do not decide)."""
+    if not scores or scores[0].score == 0 or (len(scores) > 1 and scores[1].score == scores[0].score):
+        return None
+    return scores[0]
 
 
 def summary(scores: list[AreaScore]) -> str:

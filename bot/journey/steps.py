@@ -107,13 +107,13 @@ def _focus_options(state: JourneyState) -> dict:
 
 
 def _second_options(state: JourneyState) -> dict:
-    others = {a: s for a, s in problem_areas.SYNONYMS.items() if a != state.draft.get("focus")}
+    others = {a: s for a, s in problem_areas.SYNONYMS.items() if a != chosen_focus(state)}
     return {**others, "none": NO_SECOND}
 
 
 def _second_buttons(state: JourneyState) -> list[dict[str, str]]:
     return [_button(problem_areas.LABELS[a], a.replace("_", " ")) for a in problem_areas.AREAS
-            if a != state.draft.get("focus")] + [_button("No, just one", "none")]
+            if a != chosen_focus(state)] + [_button("No, just one", "none")]
 
 
 def _people_options(state: JourneyState) -> dict:
@@ -128,8 +128,40 @@ def _new_value_options(state: JourneyState) -> dict:
     return CLOSENESS if state.draft.get("pick_field") == "closeness" else SUPPORTED
 
 
+def chosen_focus(state: JourneyState) -> Optional[str]:
+    """The focus the person settled on in this screening: named, confirmed after "not sure", or picked."""
+    draft = state.draft
+    if draft.get("focus") in problem_areas.AREAS:
+        return draft["focus"]
+    if draft.get("focus_pick") in problem_areas.AREAS:
+        return draft["focus_pick"]
+    if draft.get("focus_confirm"):
+        leader = _leader(state)
+        return leader.area if leader else None
+    return None
+
+
+def _leader(state: JourneyState) -> Optional[problem_areas.AreaScore]:
+    from bot.journey.engine import Journey
+
+    return problem_areas.clear_leader(Journey(state).area_scores())
+
+
+def _unsure(state: JourneyState) -> bool:
+    return state.draft.get("focus") == "not_sure"
+
+
+def _needs_pick(state: JourneyState) -> bool:
+    """"Not sure" with a tie or nothing scored, or the suggestion declined: the person picks."""
+    return _unsure(state) and (_leader(state) is None or state.draft.get("focus_confirm") is False)
+
+
+def _pick_buttons(state: JourneyState) -> list[dict[str, str]]:
+    return [_button(problem_areas.IN_SHORT[a], a.replace("_", " ")) for a in problem_areas.AREAS]
+
+
 def _disputed(state: JourneyState) -> bool:
-    return problem_areas.DISPUTE in (state.draft.get("focus"), state.draft.get("second_focus"))
+    return problem_areas.DISPUTE in (chosen_focus(state), state.draft.get("second_focus"))
 
 
 def _focus_of(state: JourneyState) -> str:
@@ -179,7 +211,12 @@ ACTIVITIES: dict[str, tuple[Step, ...]] = {
         Step("screen_isolation", "yes_no"),
         Step("focus", "choice", options=_focus_options, buttons=_focus_buttons,
              before=lambda s: ["utter_journey/scores"]),
-        Step("second_focus", "choice", optional=True, options=_second_options, buttons=_second_buttons),
+        Step("focus_confirm", "yes_no", when=lambda s: _unsure(s) and _leader(s) is not None,
+             before=lambda s: ["utter_journey/focus_suggest"]),
+        Step("focus_pick", "choice", options=problem_areas.SYNONYMS, buttons=_pick_buttons, when=_needs_pick,
+             before=lambda s: ["utter_journey/areas_explained"]),
+        Step("second_focus", "choice", optional=True, options=_second_options, buttons=_second_buttons,
+             when=lambda s: chosen_focus(s) is not None),
         Step("dispute_stage", "choice", options=problem_areas.DISPUTE_STAGES, when=_disputed),
     ),
     "formulation": (

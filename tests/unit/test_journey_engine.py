@@ -104,7 +104,8 @@ def test_the_check_in_asks_the_phq9_only_when_wanted_and_explains_the_band():
     assert turn.finished
     assert names(turn.replies)[:4] == ["utter_journey/mood_noted", "utter_journey/phq9_result",
                                        "utter_journey/phq9_band_mild", "utter_journey/not_a_diagnosis"]
-    assert "utter_journey/sick_role" in names(turn.replies)
+    assert "utter_journey/sick_role_if" in names(turn.replies)  # a PHQ-9 under 10: the sick role as an "if"
+    assert "utter_journey/sick_role" not in names(turn.replies)
     [checkin] = journey.state.checkins
     assert (checkin.mood, checkin.phq9_total, journey.state.display_name) == (6, 9, "Alex")
     assert names(journey.next_offer()) == ["utter_journey/offer_inventory"]
@@ -209,12 +210,46 @@ def test_screening_scores_the_areas_the_person_chooses_and_a_dispute_gets_its_st
                                    "utter_journey/stage_impasse"]
 
 
-def test_not_sure_takes_the_highest_scoring_area():
+def test_not_sure_suggests_the_area_that_scored_highest_and_the_person_confirms_it():
     state = JourneyState("p", done=["checkin", "inventory"])
     journey = Journey(state)
     journey.begin("next")
-    run(journey, "yes", "no", "no", "no", "not sure", "no thanks")
-    assert state.focus == "grief"
+    run(journey, "yes", "no", "no", "no", "not sure")
+    assert names(journey.ask()) == ["utter_journey/focus_suggest", "utter_journey/ask_focus_confirm"]
+    run(journey, "yes", "no thanks")
+    assert state.focus == "grief" and "screening" in state.done
+
+
+def test_not_sure_with_the_suggestion_declined_lets_the_person_pick():
+    state = JourneyState("p", done=["checkin", "inventory"])
+    journey = Journey(state)
+    journey.begin("next")
+    run(journey, "yes", "no", "no", "no", "not sure", "no")
+    assert names(journey.ask()) == ["utter_journey/areas_explained", "utter_journey/ask_focus_pick"]
+    run(journey, "loneliness", "no thanks")
+    assert state.focus == "interpersonal_deficits"
+
+
+@pytest.mark.parametrize("screening", [("yes", "yes", "no", "no"), ("no", "no", "no", "no")],
+                         ids=["a 2-2 tie", "all scores zero"])
+def test_a_tie_or_nothing_scored_is_talked_through_never_picked_silently(screening):
+    state = JourneyState("p", done=["checkin", "inventory"])
+    journey = Journey(state)
+    journey.begin("next")
+    run(journey, *screening, "i'm not sure")
+    assert names(journey.ask()) == ["utter_journey/areas_explained", "utter_journey/ask_focus_pick"]
+    run(journey, "role dispute", "none", "still talking")
+    assert state.focus == "role_dispute" and state.dispute_stage == "renegotiation"
+
+
+def test_no_focus_is_made_up_when_the_person_does_not_choose():
+    state = JourneyState("p", done=["checkin", "inventory"])
+    journey = Journey(state)
+    journey.begin("next")
+    turn = run(journey, "no", "no", "no", "no", "not sure", "banana", "banana", "banana")
+    assert state.focus is None and "screening" not in state.done
+    assert "utter_journey/focus_not_chosen" in names(turn.replies)
+    assert journey.next_activity() == "screening"
 
 
 def test_the_formulation_saves_goals_and_opens_the_middle_phase():
