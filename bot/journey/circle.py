@@ -1,7 +1,8 @@
 """The closeness circle: the inventory drawn as three rings (inner, middle, outer), as SVG.
 
 Names are escaped; the picture has a title and a description for screen readers. Channels that
-cannot show pictures get the same list as text.
+cannot show pictures get the same list as text. People who have died are drawn apart, in a dashed
+"remembered" band under the circles, not among the people around the person now (issue 13, item 3).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Iterable
 from bot.journey.state import PersonEntry
 
 SIZE = 480
+BAND = 70  # the height of the "remembered" band, drawn only when someone has died
 RINGS = (("inner", 80, "#c8e6c9"), ("middle", 150, "#e3f2fd"), ("outer", 220, "#f3e5f5"))
 _RADIUS_FOR = {"inner": 50, "middle": 118, "outer": 188}
 
@@ -22,14 +24,17 @@ def _label(person: PersonEntry) -> str:
 
 
 def render_svg(people: Iterable[PersonEntry], title: str = "The people in my life") -> str:
-    people = list(people)
+    everyone = list(people)
+    people = [p for p in everyone if not p.deceased]
+    remembered = [p for p in everyone if p.deceased]
     centre = SIZE / 2
+    height = SIZE + (BAND if remembered else 0)
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{SIZE}" height="{SIZE}" viewBox="0 0 {SIZE} {SIZE}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{SIZE}" height="{height}" viewBox="0 0 {SIZE} {height}" '
         'role="img" aria-labelledby="t d">',
         f'<title id="t">{escape(title)}</title>',
-        '<desc id="d">' + escape(describe(people)) + "</desc>",
-        f'<rect width="{SIZE}" height="{SIZE}" fill="#ffffff"/>',
+        '<desc id="d">' + escape(describe(everyone)) + "</desc>",
+        f'<rect width="{SIZE}" height="{height}" fill="#ffffff"/>',
     ]
     for _key, radius, colour in reversed(RINGS):
         parts.append(f'<circle cx="{centre}" cy="{centre}" r="{radius}" fill="{colour}" stroke="#607d8b"/>')
@@ -45,6 +50,19 @@ def render_svg(people: Iterable[PersonEntry], title: str = "The people in my lif
             parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="#1565c0"/>')
             parts.append(f'<text x="{x:.1f}" y="{y - 10:.1f}" font-family="sans-serif" font-size="14" '
                          f'text-anchor="middle" fill="#0d2538">{_label(person)}</text>')
+    if remembered:
+        top = SIZE + 4
+        parts.append(f'<rect class="remembered" x="8" y="{top}" width="{SIZE - 16}" height="{BAND - 12}" rx="10" '
+                     'fill="#fafafa" stroke="#78909c" stroke-dasharray="6 4"/>')
+        parts.append(f'<text x="20" y="{top + 20}" font-family="sans-serif" font-size="13" fill="#455a64">'
+                     'Remembered</text>')
+        step = (SIZE - 40) / (len(remembered) + 1)
+        for index, person in enumerate(remembered):
+            x, y = 20 + step * (index + 1), top + 42
+            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="none" stroke="#546e7a" '
+                         'stroke-dasharray="3 2"/>')
+            parts.append(f'<text x="{x + 10:.1f}" y="{y + 5:.1f}" font-family="sans-serif" font-size="14" '
+                         f'fill="#37474f">{_label(person)}</text>')
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -56,7 +74,10 @@ def describe(people: Iterable[PersonEntry]) -> str:
         return "No one added yet."
     lines = []
     for ring, _radius, _colour in RINGS:
-        names = [p.name for p in people if (p.closeness or "outer") == ring]
+        names = [p.name for p in people if (p.closeness or "outer") == ring and not p.deceased]
         if names:
             lines.append(f"{ring.capitalize()} circle: {', '.join(names)}.")
+    remembered = [p.name for p in people if p.deceased]
+    if remembered:
+        lines.append(f"Remembered, who have died: {', '.join(remembered)}.")
     return " ".join(lines)

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Optional
 
-from bot.journey import answers, phq9, problem_areas, steps
+from bot.journey import answers, formulation, inventory, phq9, problem_areas, steps
 from bot.journey.answers import Unclear, is_skip
 from bot.journey.exercises import exercise_for
 from bot.journey.interruptions import looks_like_question
-from bot.journey.inventory import MAX_PEOPLE, people_text
+from bot.journey.inventory import MAX_PEOPLE, living, people_text
 from bot.journey.state import COMPLETED, INITIAL, MIDDLE, TERMINATION, CheckinEntry, JourneyState, PersonEntry
 from bot.journey.steps import Step
 
@@ -183,20 +183,41 @@ class Journey:
                     return []
                 return [Reply("utter_journey/nobody_yet")]  # nobody close: that is a focus of IPT too
             return []
-        relation = answers.relation_of(text)
+        relation = answers.relation_of(inventory.without_death(text))
         if relation:  # "my mom i guess": the relation is the answer to the next question
             draft["person_relationship"] = relation
-        return []
+        return self._note_death(text)
+
+    def _after_person_relationship(self, value: Any, skipped: bool) -> list[Reply]:
+        return [] if skipped else self._note_death(getattr(self, "_text", ""))
+
+    def _note_death(self, text: str) -> list[Reply]:
+        """"my wife. she died in 2019": the person is recorded as having died, and the questions that
+        follow fit a loss (see steps.PERSON_STEPS)."""
+        draft = self.state.draft
+        if draft.get("person_deceased") or not inventory.says_died(text):
+            return []
+        draft["person_deceased"] = True
+        return [Reply("utter_journey/person_died_noted", self.variables())]
+
+    def _after_person_change(self, value: Any, skipped: bool) -> list[Reply]:
+        # Someone who has died has no contact, support or expectations questions: the list ends here.
+        return self._add_person() if self.state.draft.get("person_deceased") else []
 
     def _after_person_supported(self, value: Any, skipped: bool) -> list[Reply]:
+        return self._add_person()
+
+    def _add_person(self) -> list[Reply]:
         draft = self.state.draft
         if not draft.get("person_name"):
             return []
+        deceased = bool(draft.get("person_deceased"))
         self.state.people.append(PersonEntry(
             name=draft["person_name"], relationship=draft.get("person_relationship"),
-            closeness=draft.get("person_closeness"), contact=draft.get("person_contact"),
+            closeness=draft.get("person_closeness"), contact=None if deceased else draft.get("person_contact"),
             good=draft.get("person_good"), hard=draft.get("person_hard"), change=draft.get("person_change"),
-            supported=value))
+            expectations=None if deceased else draft.get("person_expectations"),
+            supported=None if deceased else draft.get("person_supported"), deceased=deceased))
         return [Reply("utter_journey/person_added", self.variables(person=draft["person_name"]))]
 
     def _after_inventory_more(self, value: Any, skipped: bool) -> list[Reply]:
@@ -227,8 +248,9 @@ class Journey:
         total = phq9.total(scores) if scores else None
         if draft.get("name"):
             self.state.display_name = draft["name"]
+        onset = {key: draft.get(key) for key in ("mood_onset", "mood_onset_events") if draft.get(key)}
         self.state.checkins.append(CheckinEntry(kind="initial", mood=draft.get("mood"), phq9=scores,
-                                                phq9_total=total, at=datetime.now(timezone.utc)))
+                                                phq9_total=total, details=onset, at=datetime.now(timezone.utc)))
         replies = [Reply("utter_journey/mood_noted", self.variables())] if draft.get("mood") is not None else []
         if total is not None:
             replies += [Reply("utter_journey/phq9_result", {"total": total}),
@@ -406,16 +428,9 @@ class Journey:
         return exercise_for(self.state.focus or problem_areas.DEFICITS, self.state.week)
 
     def formulation_text(self) -> str:
-        state = self.state
-        focus = problem_areas.LABELS.get(state.focus or "", "the people in your life").lower()
-        second = f", and also {problem_areas.LABELS[state.second_focus].lower()}" if state.second_focus else ""
-        mood = self.last_mood()
-        mood_part = f"Your mood has been around {mood} out of 10. " if mood is not None else ""
-        reasons = next((s.reasons for s in self.area_scores() if s.area == state.focus), [])
-        named = [p.name for p in state.people if any(p.name in reason for reason in reasons)]
-        who = f" (with {', '.join(named)})" if named else ""
-        return (f"{mood_part}Much of what you shared points to {focus}{who}{second}. In IPT we work on that area, "
-                "because mood and relationships affect each other: as things change there, mood often lifts.")
+        """The interpersonal formulation as one text (see formulation.py): the mood and its link to events,
+        the focus with its people and stage, and why we work on it."""
+        return formulation.text(self.state, self.area_scores(), self.last_mood())
 
     def variables(self, **extra: Any) -> dict[str, Any]:
         """Values the journey responses may use ({name}, {count}, {people}, {focus} ...)."""
@@ -429,11 +444,14 @@ class Journey:
             "max_people": MAX_PEOPLE,
             "person": draft_person or "this person",
             "people": people_text(state.people),
-            "names": ", ".join(p.name for p in state.people) or "the people in your life",
+            # this week's people: someone who has died is never asked about as a contact this week
+            "names": ", ".join(p.name for p in living(state.people)) or "the people in your life",
             "focus": problem_areas.LABELS.get(state.focus or "", "not chosen yet"),
             "stage": (state.dispute_stage or "").replace("_", " "),
             "goals": "\n".join(f"• {g}" for g in state.goals) or "none yet",
             "formulation": state.formulation or self.formulation_text(),
+            "formulation_link": formulation.link_sentence(state, self.last_mood()),
+            "formulation_area": formulation.area_sentence(state, self.area_scores()),
             "scores": problem_areas.summary(self.area_scores()),
             "suggested": self._suggested_label(),
             "mood": moods[-1] if moods else "not given",

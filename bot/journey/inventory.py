@@ -1,6 +1,7 @@
 """The interpersonal inventory: the limits and the list as text (the picture is in circle.py)."""
 from __future__ import annotations
 
+import re
 from typing import Iterable
 
 from bot.journey.state import PersonEntry
@@ -19,12 +20,53 @@ SUPPORTED = {
 }
 
 
+# A person who has died is recorded so (issue 13, item 3). In IPT, grief is the problem area for the death
+# of someone important, and the questions about them fit a loss: what you miss, what was hard between you,
+# what is hardest now (Weissman, Markowitz & Klerman, "Comprehensive Guide to IPT", ch. on grief; WHO
+# Group IPT manual 2016, "grief: the death of a loved one"). A name or relationship answer that says so:
+# "my wife. she died in 2019", "my late husband", "dad, he passed last year", "my mum (passed)".
+_DEATH = re.compile(
+    r"\b(?:died|dead(?![-\w])|passed away|passed on|passed(?!\s+(?:my|the|a|an|his|her|their|our|it|out)\b)|"
+    r"deceased|no longer with us|r\.?i\.?p\b|killed|lost (?:him|her|them)\s+(?:to|in|last|when|\d)|"
+    r"(?:(?<=^)|(?<=\bmy )|(?<=\bour )|(?<=\bhis )|(?<=\bher ))late(?=\s+\w))", re.IGNORECASE)
+_CLAUSE_BREAK = re.compile(r"[.,;:!?(\u2013\u2014-]|\b(?:who|and|but)\b", re.IGNORECASE)
+_LEAD_WORDS = re.compile(r"(?:\s+\b(?:he|she|they|who|has|have|had|sadly|recently|just|was|is|unfortunately)\b)+\s*$",
+                         re.IGNORECASE)
+
+
+def says_died(text: str | None) -> bool:
+    """The answer says the person has died ("she died in 2019", "my late husband", "(passed)")."""
+    return bool(_DEATH.search(text or ""))
+
+
+def without_death(text: str) -> str:
+    """The answer without what says the person died, to read the name or relation from it:
+    "my wife. she died in 2019" -> "my wife"; "my late husband" -> "my husband"; "dad, he passed" -> "dad"."""
+    text = re.sub(r"\(([^)]*)\)", lambda m: "" if says_died(m.group(1)) else m.group(0), text or "")
+    text = re.sub(r"\b((?:my|our|his|her)\s+)late\s+", r"\1", text, flags=re.IGNORECASE)
+    text = re.sub(r"^\s*late\s+", "", text, flags=re.IGNORECASE)
+    match = _DEATH.search(text)
+    if match:
+        before = text[: match.start()]
+        breaks = list(_CLAUSE_BREAK.finditer(before))
+        kept = before[: breaks[-1].start()] if breaks else _LEAD_WORDS.sub("", before)
+        text = kept if kept.strip(" .,;:!?-") else text[match.end():]
+    return text.strip(" .,;:!?-\u2013\u2014")
+
+
+def living(people: Iterable[PersonEntry]) -> list[PersonEntry]:
+    """The people who are alive: the ones there is contact with this week."""
+    return [p for p in people if not p.deceased]
+
+
 def people_text(people: Iterable[PersonEntry]) -> str:
-    """One line per person, inner circle first: "• Sam (partner) · inner circle · in touch daily"."""
+    """One line per person, inner circle first: "• Sam (partner) · inner circle · in touch daily";
+    someone who has died is marked so and listed after the living."""
     order = {"inner": 0, "middle": 1, "outer": 2}
     lines = []
-    for person in sorted(people, key=lambda p: order.get(p.closeness or "outer", 3)):
-        details = [f"{person.closeness} circle" if person.closeness else None,
+    for person in sorted(people, key=lambda p: (p.deceased, order.get(p.closeness or "outer", 3))):
+        details = ["died", f"{person.closeness} circle" if person.closeness else None] if person.deceased else [
+                   f"{person.closeness} circle" if person.closeness else None,
                    f"in touch {person.contact}" if person.contact else None,
                    {"yes": "supportive", "sometimes": "sometimes supportive", "no": "not supportive"}.get(
                        person.supported or "")]

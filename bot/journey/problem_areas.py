@@ -6,6 +6,7 @@ person, who chooses or confirms the focus (Weissman, Markowitz & Klerman; WHO Gr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import re
 from typing import Iterable, Mapping, Optional
 
 from bot.journey.state import PersonEntry
@@ -31,10 +32,19 @@ DISPUTE_STAGES = {
     "impasse": ("impasse", "stuck", "stalled", "silence", "not talking", "stopped talking", "gave up talking"),
     "dissolution": ("dissolution", "ending", "over", "leaving", "split", "breaking up", "separating"),
 }
-_QUESTION_TOPIC = {"screen_loss": "a death or loss", "screen_dispute": "conflict with someone important",
+_QUESTION_TOPIC = {"screen_loss": "the death of someone important", "screen_dispute": "conflict with someone important",
                    "screen_transition": "a big change in your life", "screen_isolation": "feeling alone"}
 # Reason keys are rendered with `reason_text`; the inventory's words are quoted back.
-_LOSS_WORDS = ("died", "passed", "death", "lost", "miss", "funeral", "gone", "grief", "passed away")
+# Grief is for a death only (WHO Group IPT manual 2016: "grief: the death of a loved one"; ISIPT, "Key IPT
+# strategies": grief when the onset is associated with the death of a person close to the patient). Other
+# losses (a job, a break-up, a move, one's health) are role transitions (Weissman, Markowitz & Klerman), so
+# "lost my job" and "I miss how it was" do not score grief.
+_DEATH_WORDS = re.compile(r"\b(?:died|dies|dead(?![-\w])|death|passed away|passed on|(?:he|she|they) passed|funeral|"
+                          r"grave|grief|grieving|bereave\w*|widow\w*|deceased|killed|suicide)\b", re.IGNORECASE)
+_CHANGE_WORDS = re.compile(r"\b(?:lost (?:my|his|her|their|our) (?:job|work|home|house)|laid off|redundan\w*|fired|"
+                           r"retire\w*|broke up|break ?up|split up|divorc\w*|separated|moved (?:away|out|in)|"
+                           r"new (?:baby|job|city|school)|had a baby|pregnan\w*|diagnos\w*|graduat\w*)\b",
+                           re.IGNORECASE)
 _CONFLICT_WORDS = ("argu", "fight", "row ", "rows", "conflict", "yell", "shout", "disagree", "criticis",
                    "blame", "controlling", "doesn't listen", "don't listen", "won't listen", "tension")
 
@@ -55,6 +65,12 @@ def _mentions(text: Optional[str], words: Iterable[str]) -> bool:
     return any(word in lowered for word in words)
 
 
+def mentions_death(person: PersonEntry) -> bool:
+    """The person has died, or what was said about them speaks of a death ("my late grandfather")."""
+    return person.deceased or bool(_DEATH_WORDS.search(person.hard or "")) or _mentions(
+        person.relationship, ("late ", "deceased"))
+
+
 def score(screening: Mapping[str, Optional[bool]], people: Iterable[PersonEntry]) -> list[AreaScore]:
     """Every area with its points and reasons, highest first (ties in the order of AREAS)."""
     scores = {area: AreaScore(area) for area in AREAS}
@@ -64,19 +80,27 @@ def score(screening: Mapping[str, Optional[bool]], people: Iterable[PersonEntry]
             scores[area].reasons.append(f"you said yes to the question about {_QUESTION_TOPIC[key]}")
     people = list(people)
     for person in people:
-        if _mentions(person.hard, _LOSS_WORDS) or _mentions(person.relationship, ("late ", "deceased")):
+        if person.deceased:
             scores[GRIEF].score += 1
-            scores[GRIEF].reasons.append(f"what you said about {person.name} mentions a loss")
+            scores[GRIEF].reasons.append(f"{person.name} has died")
+            continue  # the questions about them were about a loss: they count for grief only
+        if mentions_death(person):
+            scores[GRIEF].score += 1
+            scores[GRIEF].reasons.append(f"what you said about {person.name} mentions a death")
+        elif _CHANGE_WORDS.search(" ".join(filter(None, (person.hard, person.change)))):
+            scores[TRANSITION].score += 1
+            scores[TRANSITION].reasons.append(f"what you said about {person.name} mentions a big change")
         if _mentions(person.hard, _CONFLICT_WORDS) or (person.hard and person.supported == "no"
                                                         and person.closeness == "inner"):
             scores[DISPUTE].score += 1
             scores[DISPUTE].reasons.append(f"things with {person.name} are hard and they are close to you")
-    close = [p for p in people if p.closeness == "inner"]
-    supported = [p for p in people if p.supported != "no"]
+    alive = [p for p in people if not p.deceased]  # support and closeness now are about the living
+    close = [p for p in alive if p.closeness == "inner"]
+    supported = [p for p in alive if p.supported != "no"]
     if people and len(close) <= 1:
         scores[DEFICITS].score += 1
         scores[DEFICITS].reasons.append("your inner circle has one person or fewer")
-    if people and not supported:
+    if alive and not supported:
         scores[DEFICITS].score += 1
         scores[DEFICITS].reasons.append("you don't feel supported by anyone you listed")
     return sorted(scores.values(), key=lambda s: (-s.score, AREAS.index(s.area)))

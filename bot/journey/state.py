@@ -22,6 +22,12 @@ class PersonEntry:
     hard: Optional[str] = None
     change: Optional[str] = None
     supported: Optional[str] = None  # yes / sometimes / no
+    # What each expects of the other, and whether it is met (Weissman, Markowitz & Klerman, the
+    # interpersonal inventory: "mutual expectations ... are they fulfilled?"): the ground of a role dispute.
+    expectations: Optional[str] = None
+    # The person has died. Then `good`, `hard` and `change` hold what the person misses, what was hard
+    # between them and what is hardest now; there is no contact, support or expectations to ask about.
+    deceased: bool = False
     id: Optional[int] = None
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Union
 
-from bot.journey import answers, exercises, phq9, problem_areas
+from bot.journey import answers, exercises, inventory, phq9, problem_areas
 from bot.journey.inventory import CLOSENESS, MAX_PEOPLE, SUPPORTED
 from bot.journey.state import JourneyState
 
@@ -25,15 +25,18 @@ LABELS = {
 PHASE_LABELS = {"initial": "the first phase (getting started)", "middle": "the middle phase (working on your focus)",
                 "termination": "the last phase (ending well)", "completed": "the end of the program"}
 PERSON_KEYS = ("person_name", "person_relationship", "person_closeness", "person_contact", "person_good",
-               "person_hard", "person_change", "person_supported")
+               "person_hard", "person_change", "person_expectations", "person_supported", "person_deceased")
 # The details a person can edit, as the answer names them -> the PersonEntry attribute.
 PERSON_FIELDS = {"name": "name", "relationship": "relationship", "closeness": "closeness", "contact": "contact",
-                 "good": "good", "hard": "hard", "change": "change", "supported": "supported"}
+                 "good": "good", "hard": "hard", "change": "change", "expectations": "expectations",
+                 "supported": "supported", "died": "deceased"}
 FIELD_SYNONYMS = {
     "name": ("name", "their name", "nickname"), "relationship": ("relationship", "who they are", "relation"),
     "closeness": ("closeness", "circle", "how close"), "contact": ("contact", "how often", "in touch"),
     "good": ("good", "what is good", "what's good", "the good"), "hard": ("hard", "what is hard", "what's hard"),
     "change": ("change", "what to change", "what i'd change"), "supported": ("supported", "support"),
+    "expectations": ("expectations", "expect", "what we expect", "what we expect of each other"),
+    "died": ("died", "they have died", "has died", "passed away", "deceased"),
 }
 NO_SECOND = ("none", "no", "just one", "only one", "no thanks", "no second", "nothing else", "one is enough")
 NOT_SURE = ("not sure", "i'm not sure", "unsure", "you choose", "you pick", "whatever you think", "don't know",
@@ -52,6 +55,7 @@ class Step:
     response: Optional[Dynamic] = None  # the ask response name, when not utter_journey_ask_<key>
     buttons: Optional[Dynamic] = None  # buttons that depend on the person's answers
     before: Optional[Dynamic] = None  # responses sent just before the question
+    prepare: Optional[Callable[[str], str]] = None  # what is taken off an answer before it is read
 
     def applies(self, state: JourneyState) -> bool:
         return self.when is None or bool(self.when(state))
@@ -67,6 +71,7 @@ class Step:
 
     def read(self, text: str, intent: Optional[str], state: JourneyState) -> Any:
         kind = self.kind_for(state)
+        text = (self.prepare(text) or text) if self.prepare else text
         if kind == "text":
             return answers.clean_text(text)
         if kind == "name":
@@ -82,7 +87,7 @@ class Step:
 
     def kind_for(self, state: JourneyState) -> str:
         if self.key == "new_value":
-            return {"name": "name", "closeness": "choice", "supported": "choice"}.get(
+            return {"name": "name", "closeness": "choice", "supported": "choice", "died": "yes_no"}.get(
                 state.draft.get("pick_field"), "text")
         return self.kind
 
@@ -174,26 +179,67 @@ def _exercise_prompt(n: int) -> Callable[[JourneyState], str]:
     return response
 
 
+def _mood_low(state: JourneyState) -> bool:
+    mood = state.draft.get("mood")
+    return mood is None or mood < 7
+
+
 def _has_last_step(state: JourneyState) -> bool:
     return any(c.kind == "weekly" and c.details.get("between_step") for c in state.checkins)
 
 
+def _deceased(state: JourneyState) -> bool:
+    return bool(state.draft.get("person_deceased"))
+
+
+def _alive(state: JourneyState) -> bool:
+    return not _deceased(state)
+
+
+def _for_loss(usual: str, loss: str) -> Dynamic:
+    """The question for a person who has died (a loss), or the usual one."""
+    return lambda state: loss if _deceased(state) else usual
+
+
+def _relationship_words(text: str) -> str:
+    stripped = inventory.without_death(text)
+    return stripped if stripped.lower() not in ("", "we", "i", "he", "she", "they", "it") else text
+
+
+# The interpersonal inventory, per important person (Weissman, Markowitz & Klerman, "Comprehensive Guide to
+# IPT": contact, the satisfying and unsatisfying parts, mutual expectations and whether they are met, changes
+# wanted; Stuart & Robertson, "IPT: A Clinician's Guide", the inventory and the closeness circle). For someone
+# who has died the questions fit a loss (what you miss, what was hard between you, what is hardest now), and
+# there is no contact, support or expectations to ask about.
 PERSON_STEPS = (
     Step("person_name", "name", optional=True, when=lambda s: len(s.people) < MAX_PEOPLE,
-         response=lambda s: "utter_journey/ask_person_name_first" if not s.people else "utter_journey/ask_person_name"),
-    Step("person_relationship", "text", optional=True),
-    Step("person_closeness", "choice", options=CLOSENESS),
-    Step("person_contact", "text", optional=True),
-    Step("person_good", "text", optional=True),
-    Step("person_hard", "text", optional=True),
-    Step("person_change", "text", optional=True),
-    Step("person_supported", "choice", options=SUPPORTED),
+         response=lambda s: "utter_journey/ask_person_name_first" if not s.people else "utter_journey/ask_person_name",
+         prepare=inventory.without_death),
+    Step("person_relationship", "text", optional=True, prepare=_relationship_words),
+    Step("person_closeness", "choice", options=CLOSENESS,
+         response=_for_loss("utter_journey/ask_person_closeness", "utter_journey/ask_person_closeness_deceased")),
+    Step("person_contact", "text", optional=True, when=_alive),
+    Step("person_good", "text", optional=True,
+         response=_for_loss("utter_journey/ask_person_good", "utter_journey/ask_person_miss")),
+    Step("person_hard", "text", optional=True,
+         response=_for_loss("utter_journey/ask_person_hard", "utter_journey/ask_person_hard_deceased")),
+    Step("person_change", "text", optional=True,
+         response=_for_loss("utter_journey/ask_person_change", "utter_journey/ask_person_hardest_now")),
+    Step("person_expectations", "text", optional=True, when=_alive),
+    Step("person_supported", "choice", options=SUPPORTED, when=_alive),
 )
 
 ACTIVITIES: dict[str, tuple[Step, ...]] = {
     "checkin": (
         Step("name", "name", optional=True, when=lambda s: not s.display_name and "checkin" not in s.done),
         Step("mood", "number"),
+        # When the low mood began and what was happening with people then: the link between the mood and
+        # interpersonal events at the centre of IPT's initial phase (Weissman, Markowitz & Klerman, "Comprehensive
+        # Guide to IPT": relate the onset of symptoms to the person's interpersonal situation; Markowitz &
+        # Weissman; WHO Group IPT manual 2016, the individual first session's timeline). Asked only when the mood
+        # is not good (under 7 of 10, or not given): "when did you start feeling low" would not fit a 9.
+        Step("mood_onset", "text", optional=True, when=_mood_low),
+        Step("mood_onset_events", "text", optional=True, when=lambda s: _mood_low(s) and bool(s.draft.get("mood_onset"))),
         Step("phq9_offer", "yes_no"),
         *(Step(item, "phq", when=_draft("phq9_offer"), response=lambda s, i=item: f"utter_journey/ask_{i}")
           for item in phq9.ITEMS),
@@ -220,7 +266,8 @@ ACTIVITIES: dict[str, tuple[Step, ...]] = {
         Step("dispute_stage", "choice", options=problem_areas.DISPUTE_STAGES, when=_disputed),
     ),
     "formulation": (
-        Step("formulation_fit", "yes_no", before=lambda s: ["utter_journey/formulation"]),
+        Step("formulation_fit", "yes_no", before=lambda s: ["utter_journey/formulation", "utter_journey/formulation_area",
+                                                            "utter_journey/formulation_work"]),
         Step("formulation_change", "text", optional=True, when=_draft("formulation_fit", False)),
         Step("goal_1", "text", response=lambda s: f"utter_journey/ask_goal_1_{_focus_of(s)}"),
         Step("goal_2", "text", optional=True),

@@ -14,11 +14,14 @@ from bot.store.models import Journey, JourneyCheckin, JourneyPerson, utcnow
 _JSON_FIELDS = ("draft", "done", "screening", "goals", "ending", "phase_dates")
 _PLAIN_FIELDS = ("display_name", "phase", "activity", "step", "retries", "focus", "second_focus", "dispute_stage",
                  "formulation", "weeks_planned", "week", "image_token")
-_PERSON_FIELDS = ("name", "relationship", "closeness", "contact", "good", "hard", "change", "supported")
+_PERSON_FIELDS = ("name", "relationship", "closeness", "contact", "good", "hard", "change", "supported",
+                  "expectations", "deceased")
 
 
 def _person(row: JourneyPerson) -> PersonEntry:
-    return PersonEntry(id=row.id, **{f: getattr(row, f) for f in _PERSON_FIELDS})
+    person = PersonEntry(id=row.id, **{f: getattr(row, f) for f in _PERSON_FIELDS})
+    person.deceased = bool(person.deceased)
+    return person
 
 
 def _checkin(row: JourneyCheckin) -> CheckinEntry:

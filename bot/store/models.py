@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import declarative_base
 
 Base = declarative_base()
@@ -132,6 +132,8 @@ class JourneyPerson(Base):
     hard = Column(Text)
     change = Column(Text)
     supported = Column(String(16))
+    expectations = Column(Text)  # what each expects of the other, and whether it is met
+    deceased = Column(Boolean, nullable=False, default=False, server_default=false())  # the person has died
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 

@@ -78,11 +78,14 @@ async def test_each_answer_is_saved_at_once_and_the_last_one_ends_the_form(store
     assert said == [] and slots == {"journey_answer": None}
     assert store.load("p2").draft == {"name": "Robin"}  # saved before the next question
     await answer("p2", "5")
+    await answer("p2", "since the summer")  # when the low mood began, and what happened with people then
+    await answer("p2", "my partner moved out")
     said, slots = await answer("p2", "no", intent="deny")
     assert said[0] == "utter_journey/mood_noted"
     assert slots["requested_slot"] is None  # the form ends; the rules offer what is next
     state = store.load("p2")
     assert (state.display_name, state.checkins[0].mood, state.done) == ("Robin", 5, ["checkin"])
+    assert state.checkins[0].details == {"mood_onset": "since the summer", "mood_onset_events": "my partner moved out"}
 
 
 async def test_an_unclear_answer_is_asked_again_with_an_example(store):
@@ -178,7 +181,7 @@ async def test_the_people_list_comes_with_the_circle_picture(store):
 async def test_phq9_item9_hand_off_says_so_and_keeps_the_answer(store):
     state = store.load("p10")
     state.activity, state.display_name = "checkin", "Lu"
-    state.draft = {"mood": 3, "phq9_offer": True, **{f"phq9_{n}": 1 for n in range(1, 9)}}
+    state.draft = {"mood": 3, "mood_onset": None, "phq9_offer": True, **{f"phq9_{n}": 1 for n in range(1, 9)}}
     store.save(state)
     crisis = tracker("p10", "2", "nlu_fallback", slots={"journey_step": "phq9_9", "crisis_category": "suicide"})
     events = await ActionCrisisHandoff().run(CollectingDispatcher(), crisis, DOMAIN)

@@ -100,7 +100,7 @@ def test_the_check_in_asks_the_phq9_only_when_wanted_and_explains_the_band():
     journey = Journey(JourneyState("p"))
     assert "utter_journey/phase_initial" in names(journey.begin("next"))
     assert names(journey.ask()) == ["utter_journey/ask_name"]
-    turn = run(journey, "Alex", "6", "yes", "1", "1", "2", "1", "0", "1", "2", "1", "0")
+    turn = run(journey, "Alex", "6", "skip", "yes", "1", "1", "2", "1", "0", "1", "2", "1", "0")
     assert turn.finished
     assert names(turn.replies)[:4] == ["utter_journey/mood_noted", "utter_journey/phq9_result",
                                        "utter_journey/phq9_band_mild", "utter_journey/not_a_diagnosis"]
@@ -115,7 +115,7 @@ def test_declining_the_phq9_skips_its_items():
     journey = Journey(JourneyState("p", display_name="Jo"))
     journey.begin("next")
     assert names(journey.ask()) == ["utter_journey/ask_mood"]  # the name is known already
-    turn = run(journey, "4", "no")
+    turn = run(journey, "4", "skip", "no")  # when the low mood began is optional
     assert turn.finished and journey.state.checkins[0].phq9 is None
 
 
@@ -130,7 +130,7 @@ def test_unclear_answers_are_asked_again_with_an_example_twice_then_skipped():
     assert journey.state.retries == MAX_RETRIES
     skipped = journey.answer("skip")
     assert names(skipped.replies) == ["utter_journey/skipped"]
-    assert journey.current_step().key == "phq9_offer"
+    assert journey.current_step().key == "mood_onset"  # no mood given: when it began is still asked
 
 
 def test_a_third_unclear_answer_moves_on_by_itself():
@@ -140,7 +140,7 @@ def test_a_third_unclear_answer_moves_on_by_itself():
         journey.answer(text)
     third = journey.answer("z")
     assert names(third.replies)[0] == "utter_journey/skipped_unclear"
-    assert journey.current_step().key == "phq9_offer"
+    assert journey.current_step().key == "mood_onset"
 
 
 def test_optional_questions_can_be_skipped_at_once():
@@ -152,7 +152,7 @@ def test_optional_questions_can_be_skipped_at_once():
 
 
 def add_person(journey: Journey, name: str, closeness: str = "inner", hard: str = "skip", more: str = "yes"):
-    return run(journey, name, "friend", closeness, "every week", "we laugh", hard, "skip", "yes", more)
+    return run(journey, name, "friend", closeness, "every week", "we laugh", hard, "skip", "skip", "yes", more)
 
 
 def test_the_inventory_adds_people_suggests_three_and_shows_them_back():
@@ -173,7 +173,7 @@ def test_the_inventory_adds_people_suggests_three_and_shows_them_back():
 def test_the_more_question_suggests_three_people_until_there_are_three():
     journey = Journey(JourneyState("p", done=["checkin"]))
     journey.begin("inventory")
-    run(journey, "A", "friend", "inner", "daily", "skip", "skip", "skip", "yes")
+    run(journey, "A", "friend", "inner", "daily", "skip", "skip", "skip", "skip", "yes")
     assert names(journey.ask()) == ["utter_journey/ask_inventory_more_suggest"]
 
 
@@ -257,10 +257,11 @@ def test_the_formulation_saves_goals_and_opens_the_middle_phase():
     journey = Journey(state)
     journey.begin("next")
     asked = journey.ask()
-    assert names(asked) == ["utter_journey/formulation", "utter_journey/ask_formulation_fit"]
+    assert names(asked) == ["utter_journey/formulation", "utter_journey/formulation_area",
+                            "utter_journey/formulation_work", "utter_journey/ask_formulation_fit"]
     assert "grief" in asked[0].variables["formulation"]
     state.people = [PersonEntry("Dad", "late father", "inner", hard="I miss him")]
-    assert "grief (with Dad)" in journey.formulation_text()
+    assert "grief for Dad." in journey.formulation_text()
     assert names(run(journey, "no", "it's more about my mum", "visit the grave with my sister").replies) == []
     turn = run(journey, "call my friend Jo", "skip")
     assert turn.finished and state.phase == MIDDLE
