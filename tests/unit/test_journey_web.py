@@ -56,6 +56,8 @@ def middle_journey(sender: str) -> JourneyState:
             PersonEntry(name="Ana", relationship="sister", closeness="middle", contact="weekly",
                         good="she listens", hard="lives far away", change="see her more", supported="yes"),
             PersonEntry(name=XSS_NAME, relationship=XSS, closeness="outer", supported="no"),
+            PersonEntry(name="Grandad", relationship="grandfather", closeness="inner", good="his stories",
+                        deceased=True),
         ],
         checkins=[
             CheckinEntry(kind="initial", mood=3, phq9=[2, 2, 1, 2, 1, 2, 1, 1, 0], phq9_total=12,
@@ -184,9 +186,10 @@ def test_conversation_page_shows_the_journey(web):
     inventory = section[section.index('id="journey-inventory"'):section.index("</table>")]
     assert "<caption>" in inventory
     for header in ("Name", "Relationship", "Circle", "Contact", "What's good", "What's hard", "Would change",
-                   "Feels supported"):
+                   "What each expects", "Feels supported"):
         assert f'<th scope="col">{header}</th>' in unescape(inventory), header
     assert '<th scope="row">Sam</th>' in inventory
+    assert '<th scope="row">Grandad (died)</th>' in inventory  # someone who has died is shown so
     for value in ("partner", "inner", "daily", "we laugh", "arguments about money", "fewer fights", "sometimes"):
         assert f"<td>{value}</td>" in inventory, value
     # Check-ins: when, kind, week, mood, PHQ-9 total.
@@ -259,7 +262,9 @@ def test_journey_summary_for_the_dashboard(db_url):
     JourneyStore(db_url).save(middle_journey("j-1"))
     summary = routes.journey("j-1", db_url)
     assert summary["phase"] == "middle" and summary["week"] == 3 and summary["weeks_planned"] == 12
-    assert [p["name"] for p in summary["inventory"]] == ["Sam", "Ana", XSS_NAME]
+    assert [p["name"] for p in summary["inventory"]] == ["Sam", "Ana", XSS_NAME, "Grandad"]
+    assert [p["deceased"] for p in summary["inventory"]] == [False, False, False, True]
     assert [c["phq9"] for c in summary["checkins"]] == [12, None, None]
     assert summary["circle_alt"].startswith("Closeness circle. Inner circle: Sam.")
+    assert summary["circle_alt"].endswith("Remembered, who have died: Grandad.")
     assert routes.journey("nobody", db_url) is None
