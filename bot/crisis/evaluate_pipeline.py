@@ -155,12 +155,23 @@ def write(reports: Sequence[SetReport], figures: dict[str, float], path: Path = 
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
+def quiet_rasa_logs() -> None:
+    """Rasa's debug lines carry each message's text: keep them out of the output (warnings only)."""
+    import logging
+
+    from rasa.utils.log_utils import configure_structlog
+
+    logging.getLogger("rasa").setLevel(logging.WARNING)
+    configure_structlog(logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True)
     parser.add_argument("--training", action="store_true", help="also the training sets (not blind)")
     parser.add_argument("--enforce", action="store_true", help="exit 1 below the floors on the main sets")
     args = parser.parse_args(argv)
+    quiet_rasa_logs()
     sets = main_sets() | (training_sets() if args.training else {})
     reports = evaluate(args.model, sets)
     figures = combined(reports)
