@@ -43,7 +43,8 @@ def _named_in(text: str, person: PersonEntry) -> bool:
     return bool(name) and bool(re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text.lower()))
 
 
-def people_for(state: JourneyState, area: Optional[str], scores: Iterable[problem_areas.AreaScore]) -> list[PersonEntry]:
+def people_for(state: JourneyState, area: Optional[str],
+               scores: Iterable[problem_areas.AreaScore]) -> list[PersonEntry]:
     """Whom the area is about: for grief, the people who died; for a dispute, the people the scores name
     (conflict words, or close and unsupportive), else the people named in what was happening when the mood
     began; for the others, the people named in those events."""
@@ -95,7 +96,8 @@ def area_sentence(state: JourneyState, scores: list[problem_areas.AreaScore]) ->
                 + (f": {stage}." if stage else "."))
         expected = next((p for p in who if p.expectations), None)
         if expected:
-            text += f" About what you and {expected.name} expect of each other, you said {quote(expected.expectations)}."
+            text += (f" About what you and {expected.name} expect of each other, you said "
+                     f"{quote(expected.expectations)}.")
     elif focus == problem_areas.TRANSITION:
         text = "Much of it seems to come from a role transition: a big change in your life" + (
             f", and how it changed things with {_names(who)}." if who else ".")

@@ -26,7 +26,8 @@ SUPPORTED = {
 # Group IPT manual 2016, "grief: the death of a loved one"). A name or relationship answer that says so:
 # "my wife. she died in 2019", "my late husband", "dad, he passed last year", "my mum (passed)".
 _DEATH = re.compile(
-    r"\b(?:died|dead(?![-\w]|\s+(?:set|end|tired|serious|beat|line|inside|sure|against)\b)|passed away|passed on|passed(?!\s+(?:my|the|a|an|his|her|their|our|it|out)\b)|"
+    r"\b(?:died|dead(?![-\w]|\s+(?:set|end|tired|serious|beat|line|inside|sure|against)\b)|"
+    r"passed away|passed on|passed(?!\s+(?:my|the|a|an|his|her|their|our|it|out)\b)|"
     r"deceased|no longer with us|r\.?i\.?p\b|killed|lost (?:him|her|them)\s+(?:to|in|last|when|\d)|"
     r"(?:(?<=^)|(?<=\bmy )|(?<=\bour )|(?<=\bhis )|(?<=\bher ))late(?=\s+\w))", re.IGNORECASE)
 _CLAUSE_BREAK = re.compile(r"[.,;:!?(\u2013\u2014-]|\b(?:who|and|but)\b", re.IGNORECASE)

@@ -5,8 +5,8 @@ person, who chooses or confirms the focus (Weissman, Markowitz & Klerman; WHO Gr
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import re
+from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Optional
 
 from bot.journey.state import PersonEntry

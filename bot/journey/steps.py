@@ -239,7 +239,8 @@ ACTIVITIES: dict[str, tuple[Step, ...]] = {
         # Weissman; WHO Group IPT manual 2016, the individual first session's timeline). Asked only when the mood
         # is not good (under 7 of 10, or not given): "when did you start feeling low" would not fit a 9.
         Step("mood_onset", "text", optional=True, when=_mood_low),
-        Step("mood_onset_events", "text", optional=True, when=lambda s: _mood_low(s) and bool(s.draft.get("mood_onset"))),
+        Step("mood_onset_events", "text", optional=True,
+             when=lambda s: _mood_low(s) and bool(s.draft.get("mood_onset"))),
         Step("phq9_offer", "yes_no"),
         *(Step(item, "phq", when=_draft("phq9_offer"), response=lambda s, i=item: f"utter_journey/ask_{i}")
           for item in phq9.ITEMS),
@@ -266,8 +267,8 @@ ACTIVITIES: dict[str, tuple[Step, ...]] = {
         Step("dispute_stage", "choice", options=problem_areas.DISPUTE_STAGES, when=_disputed),
     ),
     "formulation": (
-        Step("formulation_fit", "yes_no", before=lambda s: ["utter_journey/formulation", "utter_journey/formulation_area",
-                                                            "utter_journey/formulation_work"]),
+        Step("formulation_fit", "yes_no", before=lambda s: [
+            "utter_journey/formulation", "utter_journey/formulation_area", "utter_journey/formulation_work"]),
         Step("formulation_change", "text", optional=True, when=_draft("formulation_fit", False)),
         Step("goal_1", "text", response=lambda s: f"utter_journey/ask_goal_1_{_focus_of(s)}"),
         Step("goal_2", "text", optional=True),
