@@ -67,15 +67,16 @@ def _names(people: list[PersonEntry]) -> str:
 
 
 def link_sentence(state: JourneyState, mood: Optional[int]) -> str:
-    """The mood and its link to events: 'You told me your low mood began “around March”, and that around
-    then “Dana and I kept fighting”. Your mood now is about 3 out of 10.'"""
+    """The mood and its link to events: 'You told me when your low mood began (“around March”) and what was
+    happening with people then (“Dana and I kept fighting”). Your mood now is about 3 out of 10.'
+    The person's words are in brackets, so the sentence reads right whatever form the answer took."""
     told = onset(state)
     parts = []
     if told.get("mood_onset") and told.get("mood_onset_events"):
-        parts.append(f"You told me your low mood began {quote(told['mood_onset'])}, and that around then "
-                     f"{quote(told['mood_onset_events'])}.")
+        parts.append(f"You told me when your low mood began ({quote(told['mood_onset'])}) and what was happening "
+                     f"with people then ({quote(told['mood_onset_events'])}).")
     elif told.get("mood_onset"):
-        parts.append(f"You told me your low mood began {quote(told['mood_onset'])}.")
+        parts.append(f"You told me when your low mood began ({quote(told['mood_onset'])}).")
     if mood is not None:
         parts.append(f"Your mood now is about {mood} out of 10.")
     return " ".join(parts) or "You've told me how you feel and who matters in your life."

@@ -213,8 +213,8 @@ def test_the_formulation_names_the_person_the_area_the_stage_and_the_mood_link()
     assert names(asked) == ["utter_journey/formulation", "utter_journey/formulation_area",
                             "utter_journey/formulation_work", "utter_journey/ask_formulation_fit"]
     link, area_text = asked[0].variables["formulation_link"], asked[1].variables["formulation_area"]
-    assert link == ("You told me your low mood began \u201caround March\u201d, and that around then "
-                    "\u201cDana and I kept fighting\u201d. Your mood now is about 3 out of 10.")
+    assert link == ("You told me when your low mood began (\u201caround March\u201d) and what was happening with "
+                    "people then (\u201cDana and I kept fighting\u201d). Your mood now is about 3 out of 10.")
     assert area_text.startswith("Much of it seems to come from a role dispute with Dana: you're stuck and not talking.")
     assert "I expect help at home" in area_text and "Lee" not in area_text
     for text in ("yes", "tell Dana what I need calmly", "skip", "skip"):
