@@ -14,8 +14,10 @@ guess", typos, slang) is never sent the language line:
 - few common English words: under `max_english_share` of the words are in `ENGLISH_WORDS`;
 - the detector (lingua, low-accuracy mode, restricted to `LANGUAGES`) puts a language other than
   English first with confidence at least `min_confidence`;
-- DIET is not confident of an intent of ours (`diet_confidence`): "communication analysis" or
-  "ipt certification" stay what they are.
+- DIET is not confident of an intent of ours (`diet_confidence`), unless the detector is very sure
+  (`strong_confidence`) and no word is a common English one: DIET is often sure of something on
+  text unlike its training data (`ipt` at 1.0 for an Italian message about a death), so it only
+  decides the grey zone.
 
 The detector ships its models inside the `lingua-language-detector` wheel (nothing is downloaded)
 and is built once per process, on the first message that needs it. When DIET itself guesses
@@ -69,7 +71,7 @@ but not have has had can can't cant could would should will won't be been being 
 they they're them their we we're our us at on about because really very much lot lol idk tbh rn omg
 ok okay yeah yes yep nope thanks thank please get got go going gonna wanna know think want need if
 or an as all any some there here then than from by out up off after before again more still even
-now day time people someone anyone nobody everyone something anything nothing
+now day time people someone anyone nobody everyone something anything nothing ipt vs
 """.split())
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
@@ -127,6 +129,13 @@ def detect_other_language(text: Optional[str], config: Optional[Dict[str, Any]] 
     return code
 
 
+def detect_strongly(text: Optional[str], config: Optional[Dict[str, Any]] = None) -> Optional[str]:
+    """Like `detect_other_language`, with `strong_confidence` and no common English word at all."""
+    config = {**LanguageGuard.get_default_config(), **(config or {})}
+    strict = {**config, "min_confidence": config["strong_confidence"], "max_english_share": 1e-9}
+    return detect_other_language(text, strict)
+
+
 def diet_is_confident(message: Message, threshold: float) -> bool:
     """Whether DIET put one of our own intents first with at least `threshold` confidence."""
     for entry in message.get(INTENT_RANKING_KEY) or []:
@@ -149,6 +158,7 @@ class LanguageGuard(GraphComponent):
             "max_english_share": 0.25,
             "min_confidence": 0.8,
             "diet_confidence": 0.8,
+            "strong_confidence": 0.95,
             "fallback_threshold": 0.45,
         }
 
@@ -174,7 +184,8 @@ class LanguageGuard(GraphComponent):
         if intent == NO_WORDS_INTENT:
             return
         code = detect_other_language(text, self.component_config)
-        if code and not diet_is_confident(message, float(self.component_config["diet_confidence"])):
+        if code and (not diet_is_confident(message, float(self.component_config["diet_confidence"]))
+                     or detect_strongly(text, self.component_config)):
             marked = {INTENT_NAME_KEY: OTHER_LANGUAGE_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0}
             ranking = [dict(marked)] + [dict(r) for r in message.get(INTENT_RANKING_KEY) or []
                                         if r.get(INTENT_NAME_KEY) != OTHER_LANGUAGE_INTENT]

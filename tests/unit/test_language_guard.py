@@ -75,7 +75,8 @@ def test_messages_in_other_languages_are_flagged_with_their_language():
     "hola", "merci", "danke", "ciao", "gracias amigo", "si", "ja", "no se",
     "i feel so alone", "wat do u meen", "my husband passed in march", "frank", "maria", "jose garcia",
     "lol", "ty", "omg", "brb", "k", "thx", "sure", "nope", "mhm", "meh", "ugh", "feeling overwhelmed",
-    "IPT", "communication analysis", "role transitions", "ipt certification", "/greet", "",
+    "IPT", "communication analysis", "role transitions", "ipt certification", "ipt vs psychodynamic",
+    "ipt plus medication", "/greet", "",
 ])
 def test_short_or_english_messages_are_left_alone(text):
     assert detect_other_language(text) is None
@@ -97,9 +98,17 @@ def test_a_confident_english_intent_is_kept(guard):
     message = parsed("communication analysis", intent="ipt", confidence=0.97)
     [result] = guard.process([message])
     assert result.get(INTENT)["name"] == "ipt"
-    text = "Mi madre murió el año pasado y todavía la extraño mucho."
+    text = "Mi madre murió el año pasado y todavía la extraño mucho, lol"
+    assert detect_other_language(text) == "es"
     [result] = guard.process([parsed(text, intent="share_feelings", confidence=0.95)])
-    assert result.get(INTENT)["name"] == "share_feelings"  # DIET sure of an intent of ours: it stands
+    assert result.get(INTENT)["name"] == "share_feelings"  # a grey zone (an English word): DIET decides
+
+
+def test_diet_sure_of_something_on_text_unlike_its_data_does_not_hide_a_clear_language(guard):
+    text = "Mio padre è morto a gennaio e mi manca tantissimo."
+    [result] = guard.process([parsed(text, intent="ipt", confidence=1.0)])
+    assert result.get(INTENT)["name"] == "other_language"
+    assert result.get(ENTITIES)[0]["value"] == "it"
 
 
 def test_diet_guessing_a_risk_intent_does_not_count_as_confident(guard):
