@@ -26,6 +26,7 @@ FORM = "journey_form"
 ANSWER_SLOT = "journey_answer"
 STEP_SLOT = "journey_step"
 PENDING_SLOT = "journey_pending"
+STARTED_SLOT = "journey_started"  # a later "hello" gets the short greeting (domain/core.yml)
 ITEM9_SAFE_ANSWER = "not at all"
 
 
@@ -84,7 +85,7 @@ class ActionJourneyBegin(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict]:
         replies, pending = await run_service("begin", tracker.sender_id, latest_intent(tracker)[0])
         send(dispatcher, replies)
-        return [SlotSet(PENDING_SLOT, pending), SlotSet(ANSWER_SLOT, None)]
+        return [SlotSet(PENDING_SLOT, pending), SlotSet(ANSWER_SLOT, None), SlotSet(STARTED_SLOT, True)]
 
 
 class ActionAskJourneyAnswer(Action):
