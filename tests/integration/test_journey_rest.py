@@ -39,7 +39,9 @@ def test_a_whole_initial_phase_survives_a_restart_and_goes_on(assistant):
     # Check-in: a name, an odd mood answer asked again with an example, then the PHQ-9.
     assert "mood" in texts(assistant.say(sender, "Maya"))
     assert "0 to 10" in texts(assistant.say(sender, "meh"))
-    assert "PHQ-9" in texts(assistant.say(sender, "4"))
+    assert "start feeling low" in texts(assistant.say(sender, "4"))  # when it began, and what was happening then
+    assert "people in your life around then" in texts(assistant.say(sender, "since march i guess"))
+    assert "PHQ-9" in texts(assistant.say(sender, "jordan and i started fighting about money"))
     replies = assistant.say(sender, "yes")
     assert "little interest or pleasure" in texts(replies)
     assert "Several days" in buttons(replies)
@@ -54,11 +56,12 @@ def test_a_whole_initial_phase_survives_a_restart_and_goes_on(assistant):
     interrupted = texts(assistant.say(sender, "what is the interpersonal inventory?"))
     assert "inventory" in interrupted.lower() and "related to you" in interrupted  # answered, then asked again
     replies = say_all(assistant, sender, "partner", "inner", "every day", "they make me laugh",
-                      "we keep arguing about money", "I want us to listen to each other", "sometimes")
+                      "we keep arguing about money", "I want us to listen to each other",
+                      "i expect help with the bills, it isn't happening", "sometimes")
     assert "at least three" in texts(replies)
     assert "Who else" in texts(assistant.say(sender, "yes"))
-    say_all(assistant, sender, "Mum", "mother", "middle", "every week", "she cooks for me", "skip", "skip", "yes",
-            "yes", "Priya", "coworker", "outer", "every week", "lunch chats", "skip", "skip", "no")
+    say_all(assistant, sender, "Mum", "mother", "middle", "every week", "she cooks for me", "skip", "skip", "skip",
+            "yes", "yes", "Priya", "coworker", "outer", "every week", "lunch chats", "skip", "skip", "skip", "no")
     replies = assistant.say(sender, "no")
     said = texts(replies)
     assert "Jordan (partner)" in said and "Priya" in said
@@ -123,7 +126,7 @@ def test_stop_in_the_middle_keeps_the_answers_and_a_crisis_wins_over_the_form(as
 
 def test_phq9_item9_above_zero_gets_crisis_help_at_once(assistant):
     sender = assistant.new_sender()
-    say_all(assistant, sender, "let's start", "skip", "3", "yes", "1", "1", "1", "1", "1", "1", "1", "1")
+    say_all(assistant, sender, "let's start", "skip", "3", "skip", "yes", "1", "1", "1", "1", "1", "1", "1", "1")
     replies = assistant.say(sender, "several days")
     assert "988" in texts(replies)
     assert any((m.get("custom") or {}).get("type") == "crisis" for m in replies)

@@ -33,14 +33,14 @@ def test_no_im_safe_resumes_the_step_where_it_was(assistant):
     replies = assistant.say(sender, "no, I'm safe")
     said = texts(replies)
     assert "Thank you for telling me" in said and "mood" in said  # the same question again
-    assert "PHQ-9" in texts(assistant.say(sender, "4"))  # and the answer is read as before
+    assert "start feeling low" in texts(assistant.say(sender, "4"))  # and the answer is read as before
     state = JourneyStore(assistant.db_url).load(sender)
     assert state.activity == "checkin" and state.draft.get("mood") == 4
 
 
 def item9(assistant, name: str) -> str:
     sender = start_checkin(assistant, name)
-    assistant.say(sender, "5")
+    assert "PHQ-9" in texts(assistant.say(sender, "8"))  # a mood of 7+ is not asked when the low began
     assert "little interest" in texts(assistant.say(sender, "yes"))
     for answer in ("1", "1", "1", "1", "0", "1", "1"):
         assert assistant.say(sender, answer)
