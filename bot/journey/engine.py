@@ -300,8 +300,10 @@ class Journey:
         previous = self.last_mood()
         exercise = self.exercise()
         state.week += 1
+        scores, total = self._phq9_answers(draft)
         state.checkins.append(CheckinEntry(
             kind="weekly", week=state.week, mood=draft.get("week_mood"), at=datetime.now(timezone.utc),
+            phq9=scores, phq9_total=total,
             details={key: draft.get(key) for key in ("review_step", "week_events", "week_link", "exercise_1",
                                                         "exercise_2", "between_step")} | {"exercise": exercise}))
         replies = [Reply("utter_journey/week_saved", self.variables())]
@@ -311,6 +313,7 @@ class Journey:
             replies.append(Reply(f"utter_journey/mood_{trend}", self.variables(previous=previous)))
         if draft.get("between_step"):
             replies.append(Reply("utter_journey/step_saved", self.variables()))
+        replies += self._phq9_replies(scores, total)
         if state.week >= state.weeks_planned:
             state.phase = TERMINATION
             state.phase_dates[TERMINATION] = today()
@@ -324,8 +327,68 @@ class Journey:
         self.state.phase = COMPLETED
         self.state.phase_dates.setdefault(TERMINATION, today())
         self.state.phase_dates[COMPLETED] = today()
-        return [Reply("utter_journey/ending_saved", self.variables()), Reply("utter_journey/keep_going"),
-                Reply("utter_journey/endings")]
+        scores, total = self._phq9_answers(draft)
+        if scores is not None:  # the PHQ-9 at the end, kept as the final check-in
+            self.state.checkins.append(CheckinEntry(kind="final", week=self.state.week, phq9=scores,
+                                                    phq9_total=total, at=datetime.now(timezone.utc)))
+        replies = [Reply("utter_journey/ending_saved", self.variables())] + self._phq9_replies(scores, total)
+        # Before and after, said plainly. When nothing improved, the approach did not work for this person; it
+        # is not their failure, and other treatments work for many people (Weissman, Markowitz & Klerman,
+        # "Comprehensive Guide to IPT", ch. 7, termination: the treatment failed, not the patient, and
+        # alternatives are offered; Markowitz, "IPT for PTSD": non-responders are referred for medication or
+        # another therapy; Stuart & Robertson: concluding acute treatment, further care is discussed).
+        result, change = self.outcome()
+        if result == "not_improved":
+            replies += [Reply("utter_journey/ending_not_improved", self.variables(change=change)),
+                        Reply("utter_journey/ending_options")]
+        else:
+            if result == "improved":
+                replies.append(Reply("utter_journey/ending_improved", self.variables(change=change)))
+            replies.append(Reply("utter_journey/keep_going"))
+        return replies + [Reply("utter_journey/endings")]
+
+    # ----------------------------------------------------------------- the PHQ-9 again and the change
+    @staticmethod
+    def _phq9_answers(draft: dict[str, Any]) -> tuple[Optional[list[Optional[int]]], Optional[int]]:
+        """A repeated PHQ-9 (weeks 4 and 8, the ending): the nine answers and total, or None if declined."""
+        if draft.get("phq9_offer") is not True:
+            return None, None
+        scores = [draft.get(key) for key in phq9.ITEMS]
+        return scores, phq9.total(scores)
+
+    def _phq9_replies(self, scores: Optional[list[Optional[int]]], total: Optional[int]) -> list[Reply]:
+        """The score, its band, the change since the first one (numbers and bars) and "not a diagnosis"."""
+        if total is None:
+            return [Reply("utter_journey/phq9_incomplete")] if scores else []
+        replies = [Reply("utter_journey/phq9_result", {"total": total}),
+                   Reply(f"utter_journey/phq9_band_{phq9.band(total)}")]
+        if len(self.phq9_points()) >= 2:
+            replies.append(Reply("utter_journey/phq9_change", self.variables()))
+        return replies + [Reply("utter_journey/not_a_diagnosis")]
+
+    def phq9_points(self) -> list[tuple[str, int]]:
+        """Every scored PHQ-9 in order, labelled by when it was taken."""
+        labels = {"initial": lambda c: "Start", "weekly": lambda c: f"Week {c.week}", "final": lambda c: "End"}
+        return [(labels.get(c.kind, lambda c: c.kind)(c), c.phq9_total) for c in self.state.checkins
+                if c.phq9_total is not None]
+
+    def outcome(self) -> tuple[Optional[str], str]:
+        """"improved", "not_improved" or None (nothing to compare), with the change in words.
+
+        The PHQ-9 decides when it was scored at least twice (phq9.improved: 5 points or more, or now in the
+        minimal range); otherwise the 0-10 mood, first check-in against the last weekly one (a rise of 2 or
+        more, or a good mood of 7+ that is no lower than at the start: our own rule of thumb)."""
+        points = self.phq9_points()
+        if len(points) >= 2:
+            first, now = points[0][1], points[-1][1]
+            return ("improved" if phq9.improved(first, now) else "not_improved"), f"PHQ-9 {first} → {now}"
+        moods = [c.mood for c in self.state.checkins if c.mood is not None]
+        weekly = any(c.kind == "weekly" and c.mood is not None for c in self.state.checkins)
+        if len(moods) >= 2 and weekly:
+            first, now = moods[0], moods[-1]
+            better = now - first >= 2 or (now >= 7 and now >= first)
+            return ("improved" if better else "not_improved"), f"mood {first} → {now} out of 10"
+        return None, ""
 
     def _finish_edit_person(self, draft: dict[str, Any]) -> list[Reply]:
         person = self.state.person_named(draft.get("pick_person") or "")
@@ -463,6 +526,8 @@ class Journey:
             "between_step": last_step,
             "phase": steps.PHASE_LABELS[state.phase],
             "done": ", ".join(steps.LABELS[a] for a in state.done) or "nothing yet",
+            "phq9_change": " → ".join(str(score) for _, score in self.phq9_points()) or "none yet",
+            "phq9_chart": phq9.chart(self.phq9_points()),
             "signs": state.ending.get("ending_signs") or "",
             "plan": state.ending.get("ending_plan") or "",
         }

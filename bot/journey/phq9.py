@@ -66,3 +66,26 @@ def band(score: int) -> str:
         if score <= upper:
             return key
     raise ValueError(f"PHQ-9 total out of range: {score}")
+
+
+# ------------------------------------------------------------------ repeated measures
+# The PHQ-9 is offered again at the 4th and 8th weekly check-ins and at the ending, to follow the change
+# (IPT measures symptoms at the start and through treatment: Weissman, Markowitz & Klerman,
+# "Comprehensive Guide to IPT", ch. 3, and the WHO Group IPT manual, 2016, which repeats its depression
+# measure during the middle sessions and at the end). Item 9 is asked with the same step key, so the
+# crisis policy's safety rules (bot/policies/crisis.py) apply at every repeat.
+REPEAT_WEEKS = (4, 8)
+# A fall of 5 points or more is a clinically meaningful change (Löwe, Unützer, Callahan, Perkins & Kroenke,
+# "Monitoring depression treatment outcomes with the PHQ-9", Medical Care 2004).
+MEANINGFUL_CHANGE = 5
+BAR = "█"
+
+
+def improved(first: int, now: int) -> bool:
+    """Better by a meaningful amount, or in the minimal range and no worse than at the start."""
+    return first - now >= MEANINGFUL_CHANGE or (now <= BANDS[0][0] and now <= first)
+
+
+def chart(points: Sequence[tuple[str, int]]) -> str:
+    """A small text picture: one line per time point, a bar of one block per point scored, then the total."""
+    return "\n".join(f"{label}: {BAR * score} {score}" for label, score in points)

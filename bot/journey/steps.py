@@ -206,6 +206,24 @@ def _relationship_words(text: str) -> str:
     return stripped if stripped.lower() not in ("", "we", "i", "he", "she", "they", "it") else text
 
 
+def _phq9_repeat(when: Callable[[JourneyState], bool]) -> tuple[Step, ...]:
+    """The PHQ-9 offered again (yes/no) and its nine items, asked only when `when` holds. The items keep the
+    step keys phq9_1..phq9_9 of the first check-in: the crisis policy reads the step `phq9_9` to apply the
+    item 9 safety rules (bot/policies/crisis.py), so they hold at every repeat too."""
+    return (Step("phq9_offer", "yes_no", when=when, response=lambda s: "utter_journey/ask_phq9_offer_again"),
+            *(Step(item, "phq", when=lambda s: bool(when(s)) and s.draft.get("phq9_offer") is True,
+                   response=lambda s, i=item: f"utter_journey/ask_{i}") for item in phq9.ITEMS))
+
+
+def _phq9_week(state: JourneyState) -> bool:
+    """The weekly check-in that will be week 4 or week 8 (phq9.REPEAT_WEEKS)."""
+    return state.week + 1 in phq9.REPEAT_WEEKS
+
+
+def _ending_on(state: JourneyState) -> bool:
+    return state.draft.get("ending_confirm") is not False
+
+
 # The interpersonal inventory, per important person (Weissman, Markowitz & Klerman, "Comprehensive Guide to
 # IPT": contact, the satisfying and unsatisfying parts, mutual expectations and whether they are met, changes
 # wanted; Stuart & Robertson, "IPT: A Clinician's Guide", the inventory and the closeness circle). For someone
@@ -283,6 +301,7 @@ ACTIVITIES: dict[str, tuple[Step, ...]] = {
         Step("exercise_2", "text", optional=True, response=_exercise_prompt(2)),
         Step("between_step", "text", optional=True,
              response=lambda s: f"utter_journey/ask_between_step_{_focus_of(s)}"),
+        *_phq9_repeat(_phq9_week),
     ),
     "ending": (
         Step("ending_confirm", "yes_no", when=_draft("early")),
@@ -291,6 +310,7 @@ ACTIVITIES: dict[str, tuple[Step, ...]] = {
              + ["utter_journey/review"]),
         Step("ending_signs", "text", optional=True, when=lambda s: s.draft.get("ending_confirm") is not False),
         Step("ending_plan", "text", optional=True, when=lambda s: s.draft.get("ending_confirm") is not False),
+        *_phq9_repeat(_ending_on),
     ),
     "edit_person": (
         Step("pick_person", "choice", options=_people_options, buttons=_people_buttons),

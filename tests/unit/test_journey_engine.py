@@ -281,8 +281,8 @@ def test_weekly_check_ins_rotate_exercises_ask_about_the_last_step_and_lead_to_t
     for text in ("5", "we talked", "better after", "a", "b"):
         exercise_prompts.append(journey.ask()[-1].response)
         journey.answer(text)
-    assert exercise_prompts[3:] == ["utter_journey/ex_dispute_communication_1",
-                                    "utter_journey/ex_dispute_communication_2"]  # week 11: the 2nd of 3
+    assert exercise_prompts[3:] == ["utter_journey/ex_dispute_decision_1",
+                                    "utter_journey/ex_dispute_decision_2"]  # week 11: the 3rd of 8
     turn = run(journey, "ask for ten minutes to talk")
     assert turn.finished and state.week == 11
     journey.begin("next")
@@ -294,7 +294,7 @@ def test_weekly_check_ins_rotate_exercises_ask_about_the_last_step_and_lead_to_t
     assert "utter_journey/phase_termination" in names(turn.replies)
     journey.begin("next")
     assert names(journey.ask()) == ["utter_journey/review", "utter_journey/ask_ending_helped"]
-    turn = run(journey, "the role-plays", "not sleeping", "call my sister")
+    turn = run(journey, "the role-plays", "not sleeping", "call my sister", "no")  # no PHQ-9 at the end
     assert state.phase == COMPLETED and state.ending["ending_plan"] == "call my sister"
     assert "utter_journey/keep_going" in names(turn.replies)
 
@@ -306,7 +306,7 @@ def test_ending_early_gives_the_last_phase_its_introduction():
     run(journey, "yes")
     assert names(journey.ask()) == ["utter_journey/phase_termination", "utter_journey/review",
                                     "utter_journey/ask_ending_helped"]
-    run(journey, "the walks", "skip", "skip")
+    run(journey, "the walks", "skip", "skip", "no")
     assert state.phase == COMPLETED and TERMINATION in state.phase_dates
 
 
