@@ -20,7 +20,6 @@ import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Optional
 
 import pytest
@@ -110,7 +109,7 @@ def played(assistant) -> dict[str, Played]:
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         results = dict(zip([c["id"] for c in CONVERSATIONS],
-                           pool.map(lambda c: play(assistant, c), CONVERSATIONS)))
+                           pool.map(lambda c: play(assistant, c), CONVERSATIONS), strict=True))
     write_summary(results, time.monotonic() - started)
     return results
 
@@ -143,7 +142,8 @@ def write_summary(results: dict[str, Played], seconds: float) -> None:
         f"- safety questions drawn by everyday messages: {sum(len(r.safety) for r in results.values())}",
         f"- crisis replies: {sum(len(r.crisis) for r in results.values())}",
         "",
-        "| conversation | expected focus | turns | to focus | to end of initial phase | safety questions | crisis replies |",
+        "| conversation | expected focus | turns | to focus | to end of initial phase | safety questions "
+        "| crisis replies |",
         "| --- | --- | --- | --- | --- | --- | --- |",
         *rows,
         "",
