@@ -98,6 +98,10 @@ class Stack:
             "RASA_API_TOKEN", "rasa_api_token")
         env["STAFF_API_TOKEN"] = env.get("STAFF_API_TOKEN") or secret_from_env_or_file(
             "STAFF_API_TOKEN", "staff_api_token")
+        # the Rasa server sends it to the action server (endpoints.yml headers), which checks it
+        env["ACTION_SERVER_SECRET"] = env.get("ACTION_SERVER_SECRET") or secret_from_env_or_file(
+            "ACTION_SERVER_SECRET", "action_server_secret")
+        env.setdefault("ACTIONS_BIND_HOST", "127.0.0.1")  # the private network's address when split
         return env
 
     def build(self, env: dict[str, str]) -> list[Service]:
@@ -109,7 +113,7 @@ class Stack:
                 "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
             ], f"http://127.0.0.1:{self.rasa_port}/"),
             Service("action server", [
-                str(BIN / "rasa"), "run", "actions", "--actions", "actions",
+                str(BIN / "python"), "-m", "bot.action_server", "--actions", "actions",
                 "--port", str(self.actions_port),
             ], f"http://127.0.0.1:{self.actions_port}/health"),
             Service("web app", [
@@ -178,12 +182,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the IPT assistant.")
     parser.add_argument("--model", required=True)
     args = parser.parse_args(argv)
+    from bot.channels.limits import max_message_chars
     from bot.handoff.escalation import check_settings as check_escalation_settings
     from bot.policies.crisis import check_safety_settings
 
     try:
         check_safety_settings()
         check_escalation_settings()
+        max_message_chars()  # MAX_MESSAGE_CHARS must be a positive whole number
     except ValueError as error:
         print(f"[run] {error}", file=sys.stderr)
         return 2

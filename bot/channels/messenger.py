@@ -38,6 +38,7 @@ from bot.channels.common import (
     resolve_number,
     webhook_blueprint,
 )
+from bot.channels.limits import size_guard
 
 logger = logging.getLogger(__name__)
 
@@ -147,6 +148,7 @@ class MessengerChannel(FacebookInput):
         return MessengerOutput(GraphClient(self.fb_access_token))
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        on_new_message = size_guard(on_new_message)  # MAX_MESSAGE_CHARS, before NLU
         webhook = webhook_blueprint(self, "fb_webhook")
 
         @webhook.route("/webhook", methods=["GET"])

@@ -10,6 +10,10 @@ Here:
 - except a turn whose replies carry the crisis card: those are always delivered (`200`, header
   `X-IPT-Degraded: store-unavailable`), because crisis help must not depend on the database.
 
+Before NLU (bot/channels/limits.py): a missing, over-long or other-channel-shaped sender id is
+refused with `400 {"error": ...}` (no shared `default` conversation); a client-set `input_channel`
+is ignored (always `rest`); a message over MAX_MESSAGE_CHARS gets a kind reply and is kept, unparsed.
+
 Everything else (path, body, `metadata`, `stream=true`) is Rasa's.
 """
 from __future__ import annotations
@@ -25,6 +29,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse, ResponseStream
 
+from bot.channels.limits import check_sender_id, size_guard
 from bot.store.turn_status import begin_turn, end_turn
 
 logger = logging.getLogger(__name__)
@@ -40,7 +45,11 @@ def carries_crisis_reply(messages: list[dict[str, Any]]) -> bool:
 class RestChannel(RestInput):
     """`rest` channel (same name and path as Rasa's) that answers 503 when a turn failed."""
 
+    def _extract_input_channel(self, req: Request) -> str:
+        return self.name()  # never the client's word for it
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        on_new_message = size_guard(on_new_message)
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
 
         @webhook.route("/", methods=["GET"])
@@ -52,7 +61,12 @@ class RestChannel(RestInput):
             if not isinstance(request.json, dict):
                 return response.json({"error": "expected a JSON object with sender and message"}, status=400)
             sender_id = await self._extract_sender(request)
+            problem = check_sender_id(sender_id)
+            if problem:
+                return response.json({"error": problem}, status=400)
             text = self._extract_message(request)
+            if text is not None and not isinstance(text, str):
+                return response.json({"error": "message must be a string"}, status=400)
             input_channel = self._extract_input_channel(request)
             metadata = self.get_metadata(request)
             if rasa.utils.endpoints.bool_arg(request, "stream", default=False):

@@ -21,6 +21,7 @@ from sanic.response import HTTPResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.common import CustomAsTextMixin, api_base, from_env, not_configured, numbered_options, resolve_number
+from bot.channels.limits import size_guard
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ class SlackChannel(SlackInput):
         return await super().process_message(request, on_new_message, text, sender_id, metadata)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        on_new_message = size_guard(on_new_message)  # MAX_MESSAGE_CHARS, before NLU
         webhook = super().blueprint(on_new_message)
 
         @webhook.on_request

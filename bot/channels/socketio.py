@@ -9,6 +9,11 @@ When the conversation could not be read or stored during a turn (a database outa
 `bot/store/turn_status.py`), the replies still go out (crisis help must not depend on the
 database) and an `ipt_error` event `{"error": ..., "retry": true}` follows them, so a client can
 tell that the turn was answered without its context and not kept.
+
+Before NLU (bot/channels/limits.py): a `session_request` or a message with a missing, over-long or
+other-channel-shaped session id is refused with an `ipt_error` event `{"error": ..., "status": 400}`
+to that connection only (it joins no room, nothing is processed); a message over MAX_MESSAGE_CHARS
+gets a kind reply and is kept, unparsed.
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
+from bot.channels.limits import check_sender_id, size_guard
 from bot.store.turn_status import begin_turn, end_turn
 
 ERROR_EVENT = "ipt_error"
@@ -53,6 +59,8 @@ class SocketIOChannel(SocketIOInput):
         return SocketIOJsonOutput(self.sio, self.bot_message_evt)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        on_new_message = size_guard(on_new_message)
+
         async def with_json_output(message: UserMessage) -> None:
             message.output_channel = SocketIOJsonOutput(self.sio, self.bot_message_evt)
             status, token = begin_turn()
@@ -64,4 +72,29 @@ class SocketIOChannel(SocketIOInput):
                 await self.sio.emit(ERROR_EVENT, {"error": STORE_UNAVAILABLE, "reason": "store-unavailable",
                                                   "retry": True}, room=message.sender_id)
 
-        return super().blueprint(with_json_output)
+        webhook = super().blueprint(with_json_output)
+        self._check_session_ids()
+        return webhook
+
+    def _check_session_ids(self) -> None:
+        """Wrap Rasa's `session_request` and message handlers with the session id check."""
+        handlers = self.sio.handlers[self.namespace or "/"]
+
+        def checked(handler: Callable[..., Awaitable[Any]], required: bool) -> Callable[..., Awaitable[Any]]:
+            async def handle(sid: Text, data: Any = None) -> None:
+                if data is not None and not isinstance(data, dict):
+                    await self.sio.emit(ERROR_EVENT, {"error": "expected a JSON object", "status": 400}, room=sid)
+                    return
+                session_id = (data or {}).get("session_id")
+                if required or session_id is not None:
+                    problem = check_sender_id(session_id)
+                    if problem:
+                        await self.sio.emit(ERROR_EVENT, {"error": problem, "status": 400}, room=sid)
+                        return
+                await handler(sid, data)
+
+            return handle
+
+        handlers["session_request"] = checked(handlers["session_request"], required=False)
+        if self.session_persistence:
+            handlers[self.user_message_evt] = checked(handlers[self.user_message_evt], required=True)

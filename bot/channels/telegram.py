@@ -31,6 +31,7 @@ from bot.channels.common import (
     resolve_number,
     webhook_blueprint,
 )
+from bot.channels.limits import size_guard
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +128,7 @@ class TelegramChannel(InputChannel):
         return TelegramOutput(self.token or "")
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        on_new_message = size_guard(on_new_message)  # MAX_MESSAGE_CHARS, before NLU
         webhook = webhook_blueprint(self, "telegram_webhook")
 
         @webhook.route("/webhook", methods=["POST"])

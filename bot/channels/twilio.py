@@ -20,6 +20,7 @@ from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
 from bot.channels.common import TextOnlyOutputMixin, api_base, from_env, refusal, resolve_number, webhook_blueprint
+from bot.channels.limits import size_guard
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +95,7 @@ class TwilioChannel(TwilioInput):
         return TwilioTextOutput(self.account_sid, self.auth_token, self.twilio_number, self.whatsapp_number)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        on_new_message = size_guard(on_new_message)  # MAX_MESSAGE_CHARS, before NLU
         webhook = webhook_blueprint(self, "twilio_webhook")
 
         @webhook.route("/webhook", methods=["POST"])

@@ -53,6 +53,9 @@ class Listener:
     # Rasa calls can wait for a conversation's lock (a dead server's ticket expires after
     # TICKET_LOCK_LIFETIME seconds), so allow long reads.
     read_timeout: int = 120
+    # Public (people's browsers and messaging apps): small bodies and a request rate per address.
+    # The action servers' listener is not: action calls carry the whole conversation.
+    public: bool = True
 
 
 @dataclass
@@ -65,6 +68,11 @@ class ProxyConfig:
     max_fails: int = 1
     fail_timeout: int = 10
     max_body: str = "32m"
+    # Public listeners: a message is at most MAX_MESSAGE_CHARS (2,000) characters, so 64k is plenty;
+    # requests per client address (loopback, e.g. a load generator on the proxy's host, is not limited).
+    public_max_body: str = "64k"
+    public_rate: str = "20r/s"
+    public_burst: int = 40
     # In a container (deploy/docker-compose.yml, deploy/k8s/): logs to stdout/stderr, and the image's
     # own worker user (the official nginx image runs its workers as "nginx").
     container: bool = False
@@ -114,9 +122,13 @@ def _upstream_block(upstream: Upstream, config: ProxyConfig) -> str:
     return "\n".join(lines)
 
 
-def _server_block(listener: Listener) -> str:
+def _server_block(listener: Listener, config: ProxyConfig) -> str:
+    limits = (f"""
+    client_max_body_size {config.public_max_body};
+    client_body_buffer_size {config.public_max_body};
+    limit_req zone=public burst={config.public_burst} nodelay;""" if listener.public else "")
     return f"""server {{
-    listen {listener.host}:{listener.port};
+    listen {listener.host}:{listener.port};{limits}
     location = {HEALTH_PATH} {{ access_log off; return 200 "ok\\n"; }}
     location / {{
         proxy_pass http://{listener.upstream};
@@ -146,7 +158,7 @@ def render_config(config: ProxyConfig) -> str:
     error_path = "/dev/stderr" if config.container else run / "error.log"
     user = "" if config.container else _worker_user()
     upstreams = "\n\n".join(_upstream_block(u, config) for u in config.upstreams)
-    servers = "\n\n".join(_server_block(listener) for listener in config.listeners)
+    servers = "\n\n".join(_server_block(listener, config) for listener in config.listeners)
     extra_lines = list(config.extra_http)
     if config.resolver:
         extra_lines.insert(0, f"resolver {config.resolver} valid=10s ipv6=off;")
@@ -176,6 +188,19 @@ http {{
     log_format proxied '$time_iso8601 $remote_addr "$request" $status $body_bytes_sent '
                        'key=$conversation_key upstream=$upstream_addr rt=$request_time urt=$upstream_response_time';
     {access}
+
+    # Public listeners: requests per client address (bot/deploy/nginx.py `public_rate`); 429 beyond.
+    geo $rate_limited {{
+        default   1;
+        127.0.0.1 0;
+        ::1       0;
+    }}
+    map $rate_limited $rate_key {{
+        0 "";
+        1 $binary_remote_addr;
+    }}
+    limit_req_zone $rate_key zone=public:10m rate={config.public_rate};
+    limit_req_status 429;
 
     # socket.io upgrades to WebSocket; other requests reuse kept-alive upstream connections.
     map $http_upgrade $connection_upgrade {{
@@ -250,7 +275,8 @@ def compose_config(rasa: list[str], actions: list[str], web: str) -> ProxyConfig
     return ProxyConfig(
         [Upstream("rasa", rasa, "hash"), Upstream("actions", actions, "round_robin"),
          Upstream("web", [web], "round_robin")],
-        [Listener(5005, "rasa", "0.0.0.0"), Listener(5055, "actions", "0.0.0.0"), Listener(8000, "web", "0.0.0.0")],
+        [Listener(5005, "rasa", "0.0.0.0"), Listener(5055, "actions", "0.0.0.0", public=False),
+         Listener(8000, "web", "0.0.0.0")],
         Path("/tmp/nginx"), workers=2, container=True,
     )
 

@@ -78,7 +78,7 @@ class ProductionStack(Stack):
             Upstream("rasa", [f"127.0.0.1:{p}" for p in self.rasa_ports], "hash"),
             Upstream("actions", [f"127.0.0.1:{p}" for p in self.action_ports], "round_robin"),
         ]
-        listeners = [Listener(self.rasa_port, "rasa", self.host), Listener(self.actions_port, "actions")]
+        listeners = [Listener(self.rasa_port, "rasa", self.host), Listener(self.actions_port, "actions", public=False)]
         if self.with_web:
             upstreams.append(Upstream("web", [f"127.0.0.1:{self.web_internal_port}"], "round_robin"))
             listeners.append(Listener(self.web_port, "web", self.host))
@@ -90,7 +90,7 @@ class ProductionStack(Stack):
             raise ValueError("a production stack needs at least one Rasa server and one action server")
         services = [
             Service(f"action server {i + 1}", [
-                str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port),
+                str(BIN / "python"), "-m", "bot.action_server", "--actions", "actions", "--port", str(port),
             ], f"http://127.0.0.1:{port}/health")
             for i, port in enumerate(self.action_ports)
         ]

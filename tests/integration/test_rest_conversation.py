@@ -50,6 +50,8 @@ def test_bad_input_gets_a_kind_answer_and_is_kept(assistant, message):
         assert "English" not in said
     if not message.strip() or message.startswith("😀"):
         assert "a few words are enough" in said
+    if len(message) > 2000:  # over MAX_MESSAGE_CHARS: not parsed, a kind reply (bot/channels/limits.py)
+        assert "too long for me" in said
     stored = [line["text"] for line in assistant.store.transcript(sender) if line["from"] == "person"]
     assert stored == [message.strip()], "the person's message must be stored as sent (Rasa trims spaces)"
 

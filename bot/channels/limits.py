@@ -1,0 +1,110 @@
+"""What every channel checks before a message reaches NLU: its size, and (REST, socket.io) its sender id.
+
+**Size.** A message longer than MAX_MESSAGE_CHARS (default 2,000 characters) is not parsed: NLU on
+100 KB of text stalls every conversation of the server for tens of seconds and grows its memory by
+gigabytes. The person gets a kind reply (`TOO_LONG`) and the message is kept in the transcript as
+sent (up to `STORED_CHARS`; beyond that, cut with a note), as a user event with the intent
+`message_too_long`, written under the conversation's lock without running NLU or a policy. The
+dialogue goes on where it was: no action follows that event, so the next message is predicted as
+if the long one had not come (Rasa builds dialogue states at actions).
+
+**Sender ids** (REST and socket.io, where the client chooses the id): required, at most 128
+characters of `A-Z a-z 0-9 _ . ~ -`, and not shaped like another channel's ids (a phone number,
+`whatsapp:+1...`, a Telegram chat id: all digits), so nobody reaches an SMS, WhatsApp or Telegram
+conversation through the web channels. `check_sender_id` says what is wrong, or None.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+from typing import Any, Awaitable, Callable, Optional, Text
+
+from rasa.core.channels.channel import UserMessage
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_MESSAGE_CHARS = 2000
+STORED_CHARS = 20_000
+TOO_LONG = "That message is too long for me; could you send it in shorter parts?"
+TOO_LONG_INTENT = "message_too_long"
+MAX_SENDER_CHARS = 128
+
+_SENDER = re.compile(r"^[A-Za-z0-9_.~-]+$")
+_PHONE_OR_CHAT_ID = re.compile(r"^[+]?[\d\s().-]+$")
+
+
+def max_message_chars() -> int:
+    """MAX_MESSAGE_CHARS (default 2,000); a value that is not a positive number is an error."""
+    raw = os.environ.get("MAX_MESSAGE_CHARS", "").strip()
+    if not raw:
+        return DEFAULT_MAX_MESSAGE_CHARS
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"MAX_MESSAGE_CHARS must be a whole number of characters, not {raw!r}") from None
+    if value < 1:
+        raise ValueError("MAX_MESSAGE_CHARS must be at least 1")
+    return value
+
+
+def too_long(text: Any) -> bool:
+    return isinstance(text, str) and len(text) > max_message_chars()
+
+
+def check_sender_id(sender: Any) -> Optional[Text]:
+    """None when `sender` is an acceptable REST/socket.io conversation id, else the reason."""
+    if sender is None or (isinstance(sender, str) and not sender.strip()):
+        return "a sender id is required"
+    if not isinstance(sender, str):
+        return "the sender id must be a string"
+    if len(sender) > MAX_SENDER_CHARS:
+        return f"the sender id must be at most {MAX_SENDER_CHARS} characters"
+    if sender.lower().startswith(("whatsapp:", "sms:", "tel:", "twilio:", "telegram:", "slack:",
+                                  "messenger:", "facebook:")):
+        return "the sender id belongs to another channel"
+    if _PHONE_OR_CHAT_ID.match(sender):
+        return "the sender id looks like a phone number or a chat id of another channel"
+    if not _SENDER.match(sender):
+        return "the sender id may only contain letters, digits, '_', '.', '~' and '-'"
+    return None
+
+
+def _rasa_agent() -> Any:
+    from sanic import Sanic
+
+    return Sanic.get_app("rasa_server").ctx.agent
+
+
+async def answer_too_long(message: UserMessage, agent: Any = None) -> None:
+    """Keep the message in the transcript and send `TOO_LONG`, without NLU or a policy."""
+    from rasa.shared.core.events import BotUttered, UserUttered
+
+    agent = agent if agent is not None else _rasa_agent()
+    text = message.text or ""
+    stored = text if len(text) <= STORED_CHARS else text[:STORED_CHARS] + f" [cut: {len(text)} characters sent]"
+    intent = {"name": TOO_LONG_INTENT, "confidence": 1.0}
+    logger.info("A message of %d characters (more than %d) was not parsed.", len(text), max_message_chars())
+    async with agent.lock_store.lock(message.sender_id):
+        processor = agent.processor
+        tracker = await processor.fetch_tracker_with_initial_session(
+            message.sender_id, message.output_channel, message.metadata)
+        tracker.update(UserUttered(
+            stored, intent, [], {"text": stored, "intent": intent, "entities": []},
+            input_channel=message.input_channel, message_id=message.message_id, metadata=message.metadata))
+        await message.output_channel.send_response(message.sender_id, {"text": TOO_LONG})
+        tracker.update(BotUttered(TOO_LONG, metadata={"reason": TOO_LONG_INTENT}))
+        await processor.save_tracker(tracker)
+
+
+def size_guard(on_new_message: Callable[[UserMessage], Awaitable[Any]],
+               agent: Any = None) -> Callable[[UserMessage], Awaitable[Any]]:
+    """`on_new_message` that answers a too-long message itself (see the module's docstring)."""
+
+    async def guarded(message: UserMessage) -> Any:
+        if too_long(message.text):
+            await answer_too_long(message, agent)
+            return None
+        return await on_new_message(message)
+
+    return guarded
