@@ -23,7 +23,15 @@ INTERRUPTING_INTENTS = frozenset({
     "stop", "goodbye", "request_human", "delete_my_data", "bot_challenge", "ask_privacy", "edit_person",
     "remove_person", "start_inventory", "finish_journey", "greet",
 })
-QUESTION_INTENTS = frozenset({"ipt", "ipt_more", "learn_ipt", "help"})
+# Intents that are questions: at a free-text step they interrupt only when worded as a question
+# ("we're a team" is an answer about a partner, not a privacy question).
+QUESTION_INTENTS = frozenset({"ipt", "ipt_more", "learn_ipt", "help", "bot_challenge", "ask_privacy"})
+# "stop" and "bye" at a free-text step only when said plainly ("for it to stop" answers "what would you
+# change?").
+_PLAIN_STOP = re.compile(r"^(?:(?:ok|okay|please|can we|could we|i want to|i'd like to|id like to|let's|lets)\s+)?"
+                         r"(?:stop|pause|quit|exit|cancel|end|bye|goodbye|bye bye|gotta go|got to go|i have to go|"
+                         r"i need to go|that's enough|thats enough|enough for today|enough for now)"
+                         r"(?:\s+(?:please|now|for now|here|for today|thanks|thank you))?[.!]*$", re.IGNORECASE)
 FREE_TEXT_CONFIDENCE = 0.8
 WORDED_QUESTION_CONFIDENCE = 0.5  # a message worded as a question needs less certainty to be one
 _LEAD_IN = re.compile(r"^(?:(?:wait|sorry|hang on|hold on|um+|uh+|hm+|but|ok|okay|so|and|oh|erm)\b[\s,.!-]*)+",
@@ -60,6 +68,8 @@ def is_interruption(text: str, intent: Optional[str], confidence: float,
         except Unclear:
             return True
     if intent in QUESTION_INTENTS and not looks_like_question(text):
+        return False
+    if intent in ("stop", "goodbye") and not _PLAIN_STOP.match((text or "").strip()):
         return False
     if looks_like_question(text):
         return confidence >= WORDED_QUESTION_CONFIDENCE

@@ -82,6 +82,11 @@ class Step:
             return phq9.parse_answer(text)
         if kind == "yes_no":
             return answers.parse_yes_no(text, intent)
+        if kind == "confirm_or_area":  # yes / no to a suggested focus, or another area named instead
+            try:
+                return answers.parse_choice(text, problem_areas.SYNONYMS, "yes_no")
+            except answers.Unclear:
+                return answers.parse_yes_no(text, intent)
         options = self.options(state) if callable(self.options) else self.options
         return answers.parse_choice(text, options or {})
 
@@ -140,7 +145,9 @@ def chosen_focus(state: JourneyState) -> Optional[str]:
         return draft["focus"]
     if draft.get("focus_pick") in problem_areas.AREAS:
         return draft["focus_pick"]
-    if draft.get("focus_confirm"):
+    if draft.get("focus_confirm") in problem_areas.AREAS:  # "no, the change one": named at the suggestion
+        return draft["focus_confirm"]
+    if draft.get("focus_confirm") is True:
         leader = _leader(state)
         return leader.area if leader else None
     return None
@@ -276,7 +283,7 @@ ACTIVITIES: dict[str, tuple[Step, ...]] = {
         Step("screen_isolation", "yes_no"),
         Step("focus", "choice", options=_focus_options, buttons=_focus_buttons,
              before=lambda s: ["utter_journey/scores"]),
-        Step("focus_confirm", "yes_no", when=lambda s: _unsure(s) and _leader(s) is not None,
+        Step("focus_confirm", "confirm_or_area", when=lambda s: _unsure(s) and _leader(s) is not None,
              before=lambda s: ["utter_journey/focus_suggest"]),
         Step("focus_pick", "choice", options=problem_areas.SYNONYMS, buttons=_pick_buttons, when=_needs_pick,
              before=lambda s: ["utter_journey/areas_explained"]),

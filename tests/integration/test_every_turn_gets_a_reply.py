@@ -79,3 +79,14 @@ def test_yes_to_the_offer_after_the_welcome_starts_the_steps(assistant, text):
     replies = assistant.say(sender, text)
     said = " ".join(m.get("text", "") for m in replies)
     assert "first phase" in said.lower() or "name" in said.lower(), said
+
+
+@pytest.mark.parametrize("turns", [
+    ("qwfp zzkx blorp", "vvq kkz prrt", "yes"),  # "yes" after the fallback menu
+    ("skip", "yes"),  # "yes" after "nothing in progress, shall we go on?"
+    ("Yes, let us begin", "Femi", "3", "yes"),
+], ids=["after the fallback menu", "after nothing in progress", "a hello the assistant did not follow"])
+def test_no_turn_of_a_short_conversation_goes_unanswered(assistant, turns):
+    sender = assistant.new_sender()
+    for turn in turns:
+        assert replied(assistant.say(sender, turn)), f"no reply to {turn!r} in {turns}"

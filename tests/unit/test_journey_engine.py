@@ -220,6 +220,14 @@ def test_not_sure_suggests_the_area_that_scored_highest_and_the_person_confirms_
     assert state.focus == "grief" and "screening" in state.done
 
 
+def test_another_area_named_at_the_suggestion_is_taken():
+    state = JourneyState("p", done=["checkin", "inventory"])
+    journey = Journey(state)
+    journey.begin("next")
+    run(journey, "yes", "no", "no", "no", "not sure", "no the change one", "no thanks")
+    assert state.focus == "role_transition"
+
+
 def test_not_sure_with_the_suggestion_declined_lets_the_person_pick():
     state = JourneyState("p", done=["checkin", "inventory"])
     journey = Journey(state)

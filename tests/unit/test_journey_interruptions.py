@@ -27,6 +27,12 @@ RELATIONSHIP = ("inventory", {"person_name": "Alex"})
                                           "screen_transition": False, "screen_isolation": False}), False),
     ("where am i", "where_am_i", 0.6, ("screening", {}), True),  # a yes/no step cannot read it
     ("yes", "affirm", 0.99, ("screening", {}), False),
+    ("we're a team", "ask_privacy", 0.95, RELATIONSHIP, False),  # an answer with a privacy-ish word in it
+    ("who reads this?", "ask_privacy", 0.9, RELATIONSHIP, True),
+    ("for it to stop", "stop", 0.97, RELATIONSHIP, False),  # what they would change, not a command
+    ("stop the rowing", "stop", 0.9, RELATIONSHIP, False),
+    ("can we stop for now", "stop", 0.9, RELATIONSHIP, True),
+    ("wait whats communication analysis", "ipt", 0.6, RELATIONSHIP, True),  # worded as a question: 0.5 is enough
 ])
 def test_answers_and_interruptions(text, intent, confidence, step, expected):
     assert is_interruption(text, intent, confidence, at_step(*step)) is expected
