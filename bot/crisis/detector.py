@@ -36,6 +36,9 @@ _RAW_SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\.\.)\s+|[\r\n]+")
 _WILDCARD = {"OP": "?"}
 _SENTENCE_END = {"ORTH": "."}  # every normalised sentence ends with " ." (see _normalise)
 _FIRST_PERSON = {"i", "me", "my", "myself", "mine"}
+# A death told as grief (a topic term such as "suicide" or "overdose" naming how someone died).
+_DEATH_WORDS = {"died", "dead", "death", "funeral", "passed", "buried", "widow", "widowed", "widower", "grave",
+                "inquest", "coroner", "bereaved", "bereavement", "anniversary"}
 
 
 @dataclass(frozen=True)
@@ -132,8 +135,9 @@ class CrisisDetector:
         raw_sentences = [s.strip() for s in _RAW_SENTENCE_END.split(text or "") if s.strip()]
         docs = self.nlp.pipe(self._normalise(s) for s in raw_sentences)
         found: list[_Found] = []
-        for raw, doc in zip(raw_sentences, docs, strict=True):
-            found.extend(self._signals(self._prepare(doc), raw))
+        previous = ([""] + raw_sentences)[: len(raw_sentences)]
+        for raw, before, doc in zip(raw_sentences, previous, docs, strict=True):
+            found.extend(self._signals(self._prepare(doc), raw, before))
         return found
 
     def _normalise(self, raw_sentence: str) -> str:
@@ -147,7 +151,7 @@ class CrisisDetector:
                 token.lemma_ = override
         return self._sentencizer(doc)
 
-    def _signals(self, doc: Doc, raw_sentence: str) -> list[_Found]:
+    def _signals(self, doc: Doc, raw_sentence: str, previous_sentence: str = "") -> list[_Found]:
         hits = [_Hit(self._rules[self.nlp.vocab.strings[mid]], start, end)
                 for mid, start, end in itertools.chain(self.matcher(doc), self.phrases(doc))
                 if doc[start].sent.start == doc[end - 1].sent.start]
@@ -156,18 +160,19 @@ class CrisisDetector:
                  and (h.rule.category, doc[h.start].sent.start) not in unsafe]
         found = []
         for hit in hits:
-            if hit.rule.kind != "patterns" or self._cancelled(hit, safes, doc):
+            if hit.rule.kind != "patterns" or self._cancelled(hit, safes, doc, previous_sentence):
                 continue
             signal = CrisisSignal(hit.rule.category, doc[hit.start:hit.end].text, raw_sentence)
             found.append(_Found(signal, hit.rule.weak))
         return found
 
-    def _cancelled(self, hit: _Hit, safes: list[_Hit], doc: Doc) -> bool:
+    def _cancelled(self, hit: _Hit, safes: list[_Hit], doc: Doc, previous_sentence: str = "") -> bool:
         """Overlapped by a safe rule of its category, about media, or negated."""
         if any(s.rule.category == hit.rule.category and s.start < hit.end and hit.start < s.end
                for s in safes):
             return True
-        if hit.rule.topic and self._about_media(doc, hit.start):
+        if hit.rule.topic and (self._about_media(doc, hit.start)
+                               or self._about_a_death(doc, hit.start, previous_sentence)):
             return True
         return hit.rule.negatable and self._negated(doc, hit.start, hit.end)
 
@@ -178,6 +183,16 @@ class CrisisDetector:
             return False
         before = doc[max(sent.start, start - 4):start]
         return not any(t.lower_ in _FIRST_PERSON for t in before)
+
+    def _about_a_death(self, doc: Doc, start: int, previous_sentence: str) -> bool:
+        """How someone died, told as grief: "he died when I was 19. suicide." / "my brother died.
+        overdose." A death word in the term's sentence or the one before, and no I/me/my in the
+        term's own sentence before it (so "she died of an overdose. i want to overdose too" fires)."""
+        sent = doc[start].sent
+        if any(t.lower_ in _FIRST_PERSON for t in doc[sent.start:start]):
+            return False
+        words = [t.lower_ for t in sent] + re.findall(r"[a-z']+", previous_sentence.lower())
+        return any(w in _DEATH_WORDS for w in words) or "passed away" in " ".join(words)
 
     def _negated(self, doc: Doc, start: int, end: int) -> bool:
         """An odd number of negation cues just before (through filler words) or inside the match."""

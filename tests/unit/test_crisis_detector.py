@@ -159,6 +159,20 @@ def test_hard_negatives_do_not_fire(detector, text):
     assert detector.detect(text) is None
 
 
+@pytest.mark.parametrize("text", ["he died when I was 19. suicide. it was a long time ago",
+                                  "my brother jamie died. overdose. my family fell apart after",
+                                  "Mum passed away in 2015, an overdose, and I still miss her"])
+def test_how_someone_died_told_as_grief_is_not_a_crisis(detector, text):
+    assert detector.detect(text) is None
+
+
+@pytest.mark.parametrize("text", ["my dad died by suicide and i think about suicide every day",
+                                  "she died of an overdose. i want to overdose too",
+                                  "since he died I've been thinking about suicide"])
+def test_a_death_nearby_does_not_hide_the_writers_own_risk(detector, text):
+    assert detector.detect(text) is not None
+
+
 def test_crisis_in_one_sentence_of_a_long_message(detector):
     text = ("Work has been rough and my manager keeps moving deadlines. I went to the gym. "
             "Honestly some nights I just want to die. Anyway, how does IPT work?")
