@@ -2,7 +2,9 @@
 
 **Size.** A message longer than MAX_MESSAGE_CHARS (default 2,000 characters) is not parsed: NLU on
 100 KB of text stalls every conversation of the server for tens of seconds and grows its memory by
-gigabytes. The person gets a kind reply (`TOO_LONG`) and the message is kept in the transcript as
+gigabytes. Crisis words inside it still count: the crisis rules read it first (bounded), and a
+sentence with clear risk goes on, alone, through NLU and the crisis policy. Otherwise the person
+gets a kind reply (`TOO_LONG`) and the message is kept in the transcript as
 sent (up to `STORED_CHARS`; beyond that, cut with a note), as a user event with the intent
 `message_too_long`, written under the conversation's lock without running NLU or a policy. The
 dialogue goes on where it was: no action follows that event, so the next message is predicted as
@@ -70,6 +72,21 @@ def check_sender_id(sender: Any) -> Optional[Text]:
     return None
 
 
+_detector: Any = None
+
+
+def crisis_sentence(text: str) -> Optional[str]:
+    """The sentence of a too-long message where the crisis rules find clear risk (the first
+    `STORED_CHARS` characters are read, a bounded few milliseconds), or None."""
+    global _detector
+    from bot.crisis.detector import CrisisDetector
+
+    if _detector is None:
+        _detector = CrisisDetector()
+    signal = _detector.detect(text[:STORED_CHARS])
+    return signal.sentence if signal is not None else None
+
+
 def _rasa_agent() -> Any:
     from sanic import Sanic
 
@@ -103,6 +120,10 @@ def size_guard(on_new_message: Callable[[UserMessage], Awaitable[Any]],
 
     async def guarded(message: UserMessage) -> Any:
         if too_long(message.text):
+            sentence = crisis_sentence(message.text)
+            if sentence:  # safety first: the crisis sentence goes through the whole pipeline and policy
+                message.text = sentence[: max_message_chars()]
+                return await on_new_message(message)
             await answer_too_long(message, agent)
             return None
         return await on_new_message(message)

@@ -7,9 +7,9 @@ the phase, words the formulation must contain, and where a crisis reply is meant
 anywhere). Every turn must get a reply; no other turn may get a crisis reply. An everyday message
 that draws the safety question is answered "No, I'm safe" and then sent again, as a person would;
 those questions are counted (at most `safety_questions` per conversation, default 1). A conversation
-the assistant gets wrong today says so in `known_issue` (the test is then an expected failure, and
-passes again by itself once it is fixed): the conversation is written as the person would write it,
-not bent to the assistant.
+the assistant gets wrong today says so in `known_issue`: it must still get a reply to every turn,
+and the rest of its checks are an expected failure (passing again by itself once fixed): the
+conversation is written as the person would write it, not bent to the assistant.
 
 All conversations are played once, a few at a time, by a session fixture; the tests then check
 each one. The turn counts (no message text) go to results/conversation_corpus.md.
@@ -165,11 +165,12 @@ def test_the_corpus_is_big_and_varied_enough():
 @pytest.mark.parametrize("conversation", CONVERSATIONS, ids=[c["id"] for c in CONVERSATIONS])
 def test_conversation(request, played, conversation):
     result, expect = played[conversation["id"]], conversation.get("expect", {})
-    if conversation.get("known_issue"):  # the assistant gets this reasonable conversation wrong today
-        request.applymarker(pytest.mark.xfail(reason=conversation["known_issue"], strict=False))
+    # Every conversation, known issue or not: no error and a reply to every turn.
     assert result.error is None, result.error
     assert not result.silent, f"turns with no reply: {result.silent}"
     assert not result.never_said, f"replies that should never come to English messages: {result.never_said}"
+    if conversation.get("known_issue"):  # the assistant gets the rest of this conversation wrong today
+        request.applymarker(pytest.mark.xfail(reason=conversation["known_issue"], strict=False))
     crisis_expected = [int(t) for t in expect.get("crisis_at", "").split()]
     assert result.crisis == crisis_expected, f"crisis replies at turns {result.crisis}, expected {crisis_expected}"
     allowed = int(expect.get("safety_questions", "1"))

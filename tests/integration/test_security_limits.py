@@ -130,6 +130,15 @@ def test_after_a_too_long_message_the_conversation_goes_on(assistant):
 
 # --- 4. sender ids on REST ----------------------------------------------------------------------
 
+def test_a_too_long_message_with_crisis_words_still_gets_the_crisis_reply(assistant):
+    text = ("Sorry this is long. " * 150) + "I have the pills here and I want to kill myself tonight. " + (
+        "Anyway, work was fine. " * 50)
+    assert len(text) > 2000
+    replies = assistant.say(assistant.new_sender(), text)
+    assert any((m.get("custom") or {}).get("type") == "crisis" for m in replies), replies
+    assert TOO_LONG not in " ".join(m.get("text", "") for m in replies)
+
+
 @pytest.mark.parametrize("sender", [
     "+15551234567", "whatsapp:+15551234567", "123456789", "x" * 129, None, "",
 ])
