@@ -134,8 +134,8 @@ class Journey:
     def answer(self, text: str, intent: Optional[str] = None) -> Turn:
         """Read an answer to the current step, save it in the draft, and run what follows."""
         step = self.current_step()
-        if step is None:
-            return Turn(self._finish_activity(), finished=True)
+        if step is None:  # nothing left to ask (or no activity at all: the form just ends)
+            return Turn(self._finish_activity() if self.state.activity else [], finished=True)
         self._text = text
         typed_answer = step.kind_for(self.state) in ("text", "name")
         if typed_answer and looks_like_question(text):  # a question is answered, never stored as an answer

@@ -386,3 +386,10 @@ def test_a_detour_from_a_detour_still_returns_to_the_first_activity():
     turn = run(journey, "Kim", "yes")
     assert names(turn.replies) == ["utter_journey/person_removed", "utter_journey/back_to"]
     assert state.activity == "inventory" and state.draft == {"person_name": "Lou"}
+
+
+def test_an_answer_with_no_activity_open_ends_the_form_quietly():
+    """Rasa's form can outlive the activity (it ended in the turn before): no crash, the form ends."""
+    journey = Journey(JourneyState("p", done=["checkin"]))
+    turn = journey.answer("yes")
+    assert turn.finished and turn.replies == []
