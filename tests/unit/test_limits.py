@@ -1,5 +1,7 @@
 """bot/channels/limits.py: the message size cap and the REST/socket.io sender id rules; the runner
 starts the closed action server (bot/action_server.py)."""
+import asyncio
+
 import pytest
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.lock_store import InMemoryLockStore
@@ -115,3 +117,48 @@ def test_the_proxy_limits_public_bodies_and_rates_but_not_action_calls(tmp_path)
     assert "limit_req_zone $rate_key zone=public:10m rate=20r/s;" in rendered
     if nginx_binary():
         check_config(config)  # nginx -t accepts it
+
+
+# --- every turn gets a reply -------------------------------------------------------------------
+
+def _agent_with(slot_value):
+    from types import SimpleNamespace
+
+    from rasa.core.tracker_store import InMemoryTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import SlotSet
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    domain = Domain.from_yaml("version: '3.1'\nslots:\n  handoff_status:\n    type: text\n    mappings:\n"
+                              "    - type: custom\n")
+    store = InMemoryTrackerStore(domain)
+    tracker = DialogueStateTracker.from_events("p", [SlotSet("handoff_status", slot_value)], domain.slots)
+    asyncio.run(store.save(tracker))
+    return SimpleNamespace(tracker_store=store)
+
+
+@pytest.mark.parametrize("handoff, replied", [(None, True), ("requested", True), ("taken", False)])
+def test_a_turn_that_sent_nothing_gets_the_fallback_line_unless_staff_have_it(handoff, replied):
+    from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+
+    from bot.channels.limits import NO_REPLY, answered
+
+    async def silent(message):  # Rasa predicted nothing to say
+        return None
+
+    output = CollectingOutputChannel()
+    asyncio.run(answered(UserMessage("yes", output, "p"), silent, _agent_with(handoff)))
+    assert ([m.get("text") for m in output.messages] == [NO_REPLY]) is replied
+
+
+def test_a_turn_that_replied_gets_nothing_more():
+    from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+
+    from bot.channels.limits import answered
+
+    async def replies(message):
+        await message.output_channel.send_response(message.sender_id, {"text": "hello"})
+
+    output = CollectingOutputChannel()
+    asyncio.run(answered(UserMessage("hi", output, "p"), replies, _agent_with(None)))
+    assert [m.get("text") for m in output.messages] == ["hello"]
