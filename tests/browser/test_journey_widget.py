@@ -31,6 +31,8 @@ def test_adding_a_person_and_seeing_the_closeness_circle(assistant, page, screen
     expect(page.locator(BOT).last).to_contain_text("hard")
     say(page, "skip")
     say(page, "nothing really")  # (the widget drops the same text sent twice within 1.5 s: a double click)
+    expect(page.locator(BOT).last).to_contain_text("expect of each other")
+    say(page, "we both expect honesty and it works")
     tap(page, "Yes")
     expect(page.locator(BOT).last).to_contain_text("at least three")
     tap(page, "That's everyone")

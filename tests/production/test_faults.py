@@ -162,9 +162,9 @@ def upstreams_by_conversation(access_log) -> dict[str, list[str]]:
     """From nginx's access log: for each conversation key, the Rasa servers that answered, in order."""
     served: dict[str, list[str]] = {}
     for line in access_log.read_text().splitlines():
-        match = re.search(r'"POST /webhooks/rest/webhook\?sender=(\w+) [^"]*" 200 .*upstream=([\d.:]+)', line)
-        if match:
-            served.setdefault(match.group(1), []).append(match.group(2))
+        match = re.search(r'"POST /webhooks/rest/webhook\?sender=(\w+) [^"]*" 200 .*upstream=([\d.:, ]+?) rt=', line)
+        if match:  # "a, b" when nginx tried a dead server first: the last one answered
+            served.setdefault(match.group(1), []).append(match.group(2).split(",")[-1].strip())
     return served
 
 
