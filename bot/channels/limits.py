@@ -77,18 +77,12 @@ def check_sender_id(sender: Any) -> Optional[Text]:
     return None
 
 
-_detector: Any = None
-
-
 def crisis_sentence(text: str) -> Optional[str]:
     """The sentence of a too-long message where the crisis rules find clear risk (the first
     `CRISIS_SCAN_CHARS` characters are read, about 0.2 s), or None."""
-    global _detector
-    from bot.crisis.detector import CrisisDetector
+    from bot.crisis.detector import get_detector  # the one the NLU step uses: built once per process
 
-    if _detector is None:
-        _detector = CrisisDetector()
-    signal = _detector.detect((text or "")[:CRISIS_SCAN_CHARS])
+    signal = get_detector().detect((text or "")[:CRISIS_SCAN_CHARS])
     return signal.sentence if signal is not None else None
 
 

@@ -20,19 +20,26 @@ SKIP_WORDS = {"skip", "skip it", "skip this", "skip this one", "pass", "next", "
               "no one", "noone", "no-one", "nobody", "no one else", "nobody else", "no one really",
               "nobody really", "not anyone", "not really anyone", "there's no one", "theres no one",
               "there is no one", "there's nobody", "theres nobody", "i have no one", "i have nobody"}
-# Lead-ins and tails that are not part of the answer ("um my mom i guess", "nah thats it tbh").
-_FILLER_START = re.compile(r"^(?:(?:um+|uh+|erm+|hm+|well|so|ok|okay|oh|like|honestly|tbh|prob|probably|maybe|"
-                           r"i guess|i think|i'd say|id say|i suppose|definitely|def|nah|no|yeah|yes|yep)\b[\s,.]*)+",
-                           re.IGNORECASE)
-_FILLER_END = re.compile(r"(?:[\s,.]*\b(?:i guess|i think|i suppose|probably|prob|maybe|tbh|lol|haha|really|"
-                         r"honestly|tho|though|i'd say|id say|or something|or so)\b)+[\s.!?]*$", re.IGNORECASE)
+# Lead-ins and tails that are not part of the answer ("um my mom i guess", "nah thats it tbh"). Names
+# keep a leading yes/no/ok (the general readers drop them too) and a trailing "really"/"or so".
+_LEAD_INS = ("um+|uh+|erm+|hm+|well|so|oh|like|honestly|tbh|prob|probably|maybe|i guess|i think|i'd say|id say|"
+             "i suppose|definitely|def")
+_TAILS = "i guess|i think|i suppose|probably|prob|maybe|tbh|lol|haha|honestly|tho|though|i'd say|id say|or something"
+
+
+def _starts(words: str) -> re.Pattern:
+    return re.compile(rf"^(?:(?:{words})\b[\s,.]*)+", re.IGNORECASE)
+
+
+def _ends(words: str) -> re.Pattern:
+    return re.compile(rf"(?:[\s,.]*\b(?:{words})\b)+[\s.!?]*$", re.IGNORECASE)
+
+
+_FILLER_START, _FILLER_END = _starts(_LEAD_INS + "|ok|okay|nah|no|yeah|yes|yep"), _ends(_TAILS + "|really|or so")
+_NAME_FILLER_START, _NAME_FILLER_END = _starts(_LEAD_INS), _ends(_TAILS)
 
 _NUMBER_WORDS = {"zero": 0, "none": 0, "nil": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
                  "seven": 7, "eight": 8, "nine": 9, "ten": 10}
-_NAME_FILLER_START = re.compile(r"^(?:(?:um+|uh+|erm+|hm+|well|so|oh|like|honestly|tbh|prob|probably|maybe|"
-                                r"i guess|i think|i'd say|id say|i suppose|definitely|def)\b[\s,.]*)+", re.IGNORECASE)
-_NAME_FILLER_END = re.compile(r"(?:[\s,.]*\b(?:i guess|i think|i suppose|probably|prob|maybe|tbh|lol|haha|"
-                              r"honestly|tho|though|i'd say|id say|or something)\b)+[\s.!?]*$", re.IGNORECASE)
 _RELATIONS = ("best friend|bestie|bff|friend|mom|mum|mommy|mummy|mother|dad|daddy|father|parents|sister|brother|"
               "husband|wife|partner|boyfriend|girlfriend|bf|gf|fiance|fiancee|fiancé|fiancée|ex|son|daughter|kids|"
               "children|baby|grandma|grandpa|gran|granny|nan|nana|grandad|granddad|grandmother|grandfather|"
