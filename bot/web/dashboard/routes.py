@@ -161,25 +161,26 @@ def login(request: Request, email: str = Form(""), password: str = Form(""), csr
                             secure=security.cookie_secure(request.url.scheme), path="/staff/login")
         return response
 
-    if not security.login_limiter.allow(ip):
+    guard = security.login_limiter
+    if not guard.allow(ip) or guard.address_wait(ip) > 0:
         store.audit("login_rate_limited", None, None, {"email": email[:254]}, ip, email=email[:254] or None)
         return fail("Too many sign-in attempts. Wait a few minutes and try again.", 429)
     found = store.user_by_email(email) if email else None
     user, password_hash = found if found else (None, None)
     ok, new_hash = security.check_password(password_hash, password)
     now = datetime.now(timezone.utc)
-    locked = user is not None and user.locked_until is not None and _aware(user.locked_until) > now
+    locked = (user is not None and user.locked_until is not None and _aware(user.locked_until) > now) \
+        or guard.account_locked(email, ip)
     if user is None or not user.active or locked or not ok:
+        # One answer for an unknown, inactive, locked or wrong account: it never tells which (only the audit does).
         reason = "no_such_user" if user is None else "inactive" if not user.active else \
             "locked" if locked else "wrong_password"
-        if user is not None and not ok and not locked:
-            if store.login_failed(user.id, security.max_failures(), security.lockout_time()):
-                reason = "locked_now"
+        if not ok and guard.failed(email, ip) and user is not None:
+            store.login_failed(user.id, 1, security.lockout_time())  # guessed from several addresses
+            reason = "locked_now"
         store.audit("login_failed", user, None, {"reason": reason}, ip, email=email[:254] or None)
-        if reason in ("locked", "locked_now"):
-            return fail("This account is locked after too many failed attempts. Try again later or ask an admin.",
-                        423)
-        return fail("The e-mail address or password is not right.")
+        return fail(security.LOGIN_FAILED)
+    guard.succeeded(email, ip)
     store.login_succeeded(user.id, new_hash)
     token, csrf = security.new_token(), security.new_token()
     store.create_session(user.id, token, csrf)

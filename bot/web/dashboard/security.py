@@ -7,8 +7,10 @@ import secrets
 import threading
 import time
 from collections import defaultdict, deque
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
+from typing import Any, Callable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -18,9 +20,18 @@ from bot.runner import secret_from_env_or_file
 SESSION_COOKIE = "ipt_staff_session"
 LOGIN_CSRF_COOKIE = "ipt_staff_login_csrf"
 MIN_PASSWORD_LENGTH = 12
+# The one answer to every failed sign-in (unknown address, wrong password, locked or inactive account).
+LOGIN_FAILED = ("The e-mail address or password is not right, or this account is resting after too many tries. "
+                "Try again later, or ask an admin.")
 
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password-used-for-timing")
+
+
+def production() -> bool:
+    """Whether this is a production deployment: `IPT_ENV=production` (or `ENVIRONMENT=production`)."""
+    return "production" in (os.environ.get("IPT_ENV", "").strip().lower(),
+                            os.environ.get("ENVIRONMENT", "").strip().lower())
 
 
 def idle_timeout() -> timedelta:
@@ -120,4 +131,105 @@ class RateLimiter:
             self._hits.clear()
 
 
-login_limiter = RateLimiter(int(os.environ.get("STAFF_LOGIN_RATE", "10")), 300.0)
+@dataclass
+class _Failures:
+    count: int = 0
+    last: float = 0.0
+    addresses: set[str] = field(default_factory=set)
+
+
+class LoginGuard(RateLimiter):
+    """The sign-in limits, in memory (the web app runs as one process).
+
+    - Attempts per client address: at most `limit` per 5 minutes (`allow`, as before; 429).
+    - Failed passwords per account *from one address*: after `STAFF_LOCKOUT_FAILURES` (5) the
+      account is locked for that address only, for `STAFF_LOCKOUT_MINUTES` (15), doubling with each
+      further failure (30, 60 ... at most a day). A colleague signing in from another address is not
+      affected, so nobody can lock someone else out from one address.
+    - Failed passwords per address, whatever the account: after `STAFF_ADDRESS_FAILURES` (10) the
+      address waits 1 minute, doubling with each further failure (at most a day; 429).
+    - Failed passwords per account from several addresses (guessing spread over machines): once
+      failures come from `STAFF_LOCKOUT_ADDRESSES` (3) addresses and reach 5 from each on average
+      (15), `account_wide` is True and the caller locks the account itself (an admin can unlock it).
+    A failure is forgotten `FORGET` seconds after the last one; a success clears its account and address
+    pair. Unknown e-mail addresses are counted exactly like real ones, so the answers never tell them apart.
+    """
+
+    FORGET = 24 * 3600.0
+    CAP = 24 * 3600.0
+
+    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(limit, window)
+        self.clock = clock
+        self._pairs: dict[tuple[str, str], _Failures] = {}
+        self._addresses: dict[str, _Failures] = {}
+        self._accounts: dict[str, _Failures] = {}
+
+    @staticmethod
+    def _account(email: str) -> str:
+        return email.strip().lower()[:254]
+
+    def _current(self, table: dict, key: Any, now: float) -> _Failures | None:
+        entry = table.get(key)
+        if entry is not None and now - entry.last > self.FORGET:
+            del table[key]
+            return None
+        return entry
+
+    def _blocked_for(self, entry: _Failures | None, threshold: int, base: float, now: float) -> float:
+        if entry is None or entry.count < threshold:
+            return 0.0
+        wait = min(self.CAP, base * 2 ** min(entry.count - threshold, 32))
+        return max(0.0, entry.last + wait - now)
+
+    def address_wait(self, address: str) -> float:
+        """Seconds this address must wait before its next sign-in attempt (0: it may try)."""
+        now = self.clock()
+        with self._lock:
+            entry = self._current(self._addresses, address, now)
+            return self._blocked_for(entry, address_failures(), 60.0, now)
+
+    def account_locked(self, email: str, address: str) -> bool:
+        """Whether the account is locked for this address (too many failed passwords from it)."""
+        now = self.clock()
+        with self._lock:
+            entry = self._current(self._pairs, (self._account(email), address), now)
+            return self._blocked_for(entry, max_failures(), lockout_time().total_seconds(), now) > 0
+
+    def failed(self, email: str, address: str) -> bool:
+        """Count a failed sign-in; True when the account should now be locked for every address."""
+        now = self.clock()
+        account = self._account(email)
+        with self._lock:
+            for table, key in ((self._pairs, (account, address)), (self._addresses, address),
+                               (self._accounts, account)):
+                entry = self._current(table, key, now) or table.setdefault(key, _Failures())
+                entry.count, entry.last = entry.count + 1, now
+                entry.addresses.add(address)
+            spread = self._accounts[account]
+            if len(spread.addresses) >= lockout_addresses() and spread.count >= max_failures() * lockout_addresses():
+                del self._accounts[account]
+                return True
+            return False
+
+    def succeeded(self, email: str, address: str) -> None:
+        with self._lock:
+            self._pairs.pop((self._account(email), address), None)
+
+    def reset(self) -> None:
+        super().reset()
+        with self._lock:
+            self._pairs.clear()
+            self._addresses.clear()
+            self._accounts.clear()
+
+
+def address_failures() -> int:
+    return int(os.environ.get("STAFF_ADDRESS_FAILURES", "10"))
+
+
+def lockout_addresses() -> int:
+    return int(os.environ.get("STAFF_LOCKOUT_ADDRESSES", "3"))
+
+
+login_limiter = LoginGuard(int(os.environ.get("STAFF_LOGIN_RATE", "10")), 300.0)
