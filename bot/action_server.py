@@ -29,6 +29,8 @@ from typing import Optional
 from sanic import Sanic, response
 from sanic.request import Request
 
+from bot import logging_filter
+
 logger = logging.getLogger("bot.action_server")
 
 SECRET_ENV = "ACTION_SERVER_SECRET"
@@ -97,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("ACTIONS_PORT", 5055)))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s  %(message)s")
+    logging_filter.install()  # no message text or tracker dumps in this process's logs (bot/logging_filter.py)
     from rasa_sdk import utils
     from rasa_sdk.plugin import plugin_manager
 

@@ -6,6 +6,8 @@ Rasa server, because the tracker is saved after the turn's actions (rows deleted
 server would be written straight back), and so it needs no action server. When a turn sent
 `utter_data_deleted` (the rules send it once the person confirmed), the person's app rows and
 every stored event of the conversation are removed, and nothing of that turn is kept.
+
+Creating the store also installs the log filter (bot/logging_filter.py) in the Rasa server.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import create_engine, make_url
 from sqlalchemy.orm import sessionmaker
 
+from bot import logging_filter
 from bot.store.db import database_url
 from bot.store.repository import AppStore
 from bot.store.turn_status import note_store_failure
@@ -53,6 +56,7 @@ class AppTrackerStore(SQLTrackerStore):
         url: Optional[str] = None,
         **kwargs: Any,
     ) -> None:
+        logging_filter.install()  # every Rasa server makes this store (endpoints.yml): no message text in logs
         kwargs.pop("host", None)  # Rasa passes the endpoint's `url` as `host`; ours is the URL.
         self.app_url = url or database_url()
         super().__init__(domain=domain, event_broker=event_broker, **url_parts(self.app_url), **kwargs)

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from bot import logging_filter
 from bot.crisis import notifier
 from bot.handoff import escalation
 from bot.journey.circle import render_svg
@@ -36,6 +37,7 @@ SVG_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 logger = logging.getLogger(__name__)
+logging_filter.install()  # no message text or tracker dumps in this process's logs (bot/logging_filter.py)
 
 
 @asynccontextmanager
