@@ -9,6 +9,7 @@
   store, so it works across restarts and servers).
 - The crisis card's `custom` payload is not sent as JSON text: the same resources are already in
   the crisis reply's text.
+- A clinic staff member's message is sent with their name in front: "Sam (clinic): ...".
 """
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from typing import Any, Callable, Dict, List, Optional, Text
 
 from sanic import Blueprint, response
 from sanic.request import Request
+
+from bot.handoff import presence
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +77,12 @@ def numbered_options(text: Text, buttons: List[Dict[Text, Any]]) -> Text:
 
 class CustomAsTextMixin:
     """For apps that cannot show our custom payloads: never JSON as text. The crisis card is left
-    out (the crisis reply's text carries the same lines and numbers); a payload's `text` is sent."""
+    out (the crisis reply's text carries the same lines and numbers); a payload's `text` is sent.
+    A clinic staff member's message gets their name in front ("Sam (clinic): ..."); the hand-off's
+    join / leave lines are plain text already (`bot/handoff/presence.py`)."""
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        await super().send_response(recipient_id, presence.for_messaging_app(message))  # type: ignore[misc]
 
     async def send_custom_json(self, recipient_id: Text, json_message: Any, **kwargs: Any) -> None:
         if not isinstance(json_message, dict) or json_message.get("type") == "crisis":

@@ -5,6 +5,10 @@ Rasa 3.6's `SocketIOOutput.send_custom_json` passes the payload's keys as argume
 TypeError, and the rest of the turn (the hand-off) never runs. Here a custom payload is emitted
 as `{"custom": payload}` on the bot message event, like every other message.
 
+A staff member's message and the "joined" / "left" lines of a hand-off go out as one message with
+their text and a `custom` payload that names the staff member (`{"type": "staff_message", ...}`,
+`{"type": "staff_presence", ...}`: `bot/handoff/presence.py`), so the widget can show who wrote.
+
 When the conversation could not be read or stored during a turn (a database outage, see
 `bot/store/turn_status.py`), the replies still go out (crisis help must not depend on the
 database) and an `ipt_error` event `{"error": ..., "retry": true}` follows them, so a client can
@@ -25,6 +29,7 @@ from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
 from bot.channels.limits import check_sender_id, size_guard
+from bot.handoff import presence
 from bot.store.turn_status import begin_turn, end_turn
 
 ERROR_EVENT = "ipt_error"
@@ -32,6 +37,15 @@ STORE_UNAVAILABLE = "The assistant could not store this message; please send it 
 
 
 class SocketIOJsonOutput(SocketIOOutput):
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        """A staff message or a join / leave line goes out as one `bot_uttered` with its text and a
+        `custom` payload that says who (`bot/handoff/presence.py`); everything else as Rasa does."""
+        payload = presence.widget_payload(message)
+        if payload is None:
+            await super().send_response(recipient_id, message)
+            return
+        await self._send_message(recipient_id, {"text": payload["text"], "custom": payload})
+
     async def send_custom_json(
         self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any
     ) -> None:

@@ -1,7 +1,8 @@
 """A thin client for the parts of Rasa's HTTP API that staff hand-offs use.
 
 Staff messages and the hand-off state are appended to the person's conversation through the Rasa
-server, which sends the messages on the person's own channel (`output_channel=latest`).
+server, which sends the messages on the person's own channel (`output_channel=latest`). Taking a
+hand-off over tells the person who joined, ending it who left (`bot/handoff/presence.py`).
 """
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from urllib.parse import quote
 import httpx
 
 from bot.crisis.render_domain import HANDOFF_RESUME_MESSAGE
-from bot.handoff.state import CLOSED, HANDOFF_SLOT
+from bot.handoff import presence
+from bot.handoff.state import HANDOFF_SLOT, TAKEN
 
 
 class RasaClient:
@@ -28,21 +30,25 @@ class RasaClient:
         response = httpx.post(url, params=params, json=events, timeout=self.timeout)
         response.raise_for_status()
 
-    def set_handoff_status(self, sender_id: str, status: str) -> None:
+    def set_handoff_status(self, sender_id: str, status: str, staff: str | None = None) -> None:
+        """Set the hand-off state; "taken" with the staff member's label also sends the person the
+        line "<name> from the clinic has joined the conversation." (in the same request)."""
+        if status == TAKEN and staff is not None:
+            self.append_events(sender_id, presence.take_over_events(staff))
+            return
         self.append_events(sender_id, [{"event": "slot", "name": HANDOFF_SLOT, "value": status}])
 
     def send_staff_message(self, sender_id: str, text: str, staff: str) -> dict[str, Any]:
-        """Send a staff member's message to the person, marked as coming from staff."""
-        message = {"event": "bot", "text": text, "metadata": {"from_staff": staff}}
+        """Send a staff member's message to the person, marked as coming from staff: `from_staff` is
+        the label (the staff side sees it), `staff_name` the display name the person sees."""
+        message = presence.staff_message_event(text, staff)
         self.append_events(sender_id, [message])
         return message
 
-    def resume_assistant(self, sender_id: str) -> dict[str, Any]:
-        """End the hand-off and send the gentle "I'm here again" message."""
+    def resume_assistant(self, sender_id: str, joined_staff: str | None = None) -> dict[str, Any]:
+        """End the hand-off: "<name> has left the conversation..." (`joined_staff`: the label of who
+        had taken it, else None) and the gentle "I'm here again" message."""
         message = {"event": "bot", "text": HANDOFF_RESUME_MESSAGE["text"],
                    "data": {"buttons": HANDOFF_RESUME_MESSAGE["buttons"]}}
-        self.append_events(sender_id, [
-            {"event": "slot", "name": HANDOFF_SLOT, "value": CLOSED},
-            message,
-        ])
+        self.append_events(sender_id, presence.end_events(joined_staff) + [message])
         return message

@@ -3,6 +3,8 @@
 Authenticated with a bearer token (`STAFF_API_TOKEN`; `make run` generates one under var/) or a
 signed-in dashboard session (a POST then needs the `X-CSRF-Token` header and a role that may reply).
 `take_over`, `send_reply` and `end_handoff` are the one place hand-offs change: the dashboard calls them too.
+The person sees who joined, wrote and left by the staff member's display name, never the e-mail
+(`bot/handoff/presence.py`).
 Every action is written to the staff audit log.
 """
 from __future__ import annotations
@@ -75,7 +77,9 @@ def take_over(handoff_id: int, staff: str, app_store: AppStore, client: RasaClie
     handoff = _handoff_or_404(handoff_id, app_store)
     if handoff.status == "closed":
         raise HTTPException(status_code=409, detail="This hand-off is closed.")
-    client.set_handoff_status(handoff.sender_id, "taken")
+    # the person is told who joined, once per staff member (not again on a second click)
+    again = handoff.status == "taken" and handoff.taken_by == staff
+    client.set_handoff_status(handoff.sender_id, "taken", None if again else staff)
     app_store.set_handoff_status(handoff_id, "taken", staff)
     audit(actor, "take_over", handoff.sender_id, {"handoff": handoff_id, "staff": staff}, ip)
     return {"status": "taken"}
@@ -88,7 +92,7 @@ def send_reply(handoff_id: int, text: str, staff: str, app_store: AppStore, clie
     if handoff.status == "closed":
         raise HTTPException(status_code=409, detail="This hand-off is closed.")
     if handoff.status == "requested":
-        client.set_handoff_status(handoff.sender_id, "taken")
+        client.set_handoff_status(handoff.sender_id, "taken", staff)
         app_store.set_handoff_status(handoff_id, "taken", staff)
         audit(actor, "take_over", handoff.sender_id, {"handoff": handoff_id, "staff": staff}, ip)
     sent = client.send_staff_message(handoff.sender_id, text, staff)
@@ -98,10 +102,10 @@ def send_reply(handoff_id: int, text: str, staff: str, app_store: AppStore, clie
 
 def end_handoff(handoff_id: int, staff: str, app_store: AppStore, client: RasaClient,
                 actor: Optional[Staff] = None, ip: str | None = None) -> dict:
-    """End the hand-off (and any other open one of the conversation): the assistant says it is here
-    again and resumes."""
+    """End the hand-off (and any other open one of the conversation): the person is told who left
+    (or, if nobody had joined, that the assistant is back); the assistant says it is here again."""
     handoff = _handoff_or_404(handoff_id, app_store)
-    sent = client.resume_assistant(handoff.sender_id)
+    sent = client.resume_assistant(handoff.sender_id, handoff.taken_by if handoff.status == "taken" else None)
     app_store.set_handoff_status(handoff_id, "closed", staff)
     app_store.close_open_handoffs(handoff.sender_id, staff)
     audit(actor, "close_handoff", handoff.sender_id, {"handoff": handoff_id, "staff": staff}, ip)

@@ -33,14 +33,14 @@ class FakeRasa:
     def __init__(self):
         self.calls = []
 
-    def set_handoff_status(self, sender_id, status):
+    def set_handoff_status(self, sender_id, status, staff=None):
         self.calls.append(("status", sender_id, status))
 
     def send_staff_message(self, sender_id, text, staff):
         self.calls.append(("message", sender_id, text, staff))
         return {"event": "bot", "text": text, "metadata": {"from_staff": staff}}
 
-    def resume_assistant(self, sender_id):
+    def resume_assistant(self, sender_id, joined_staff=None):
         self.calls.append(("resume", sender_id))
         return {"event": "bot", "text": "I'm here again."}
 
