@@ -28,6 +28,9 @@ STEP_SLOT = "journey_step"
 PENDING_SLOT = "journey_pending"
 STARTED_SLOT = "journey_started"  # a later "hello" gets the short greeting (domain/core.yml)
 ITEM9_SAFE_ANSWER = "not at all"
+MOOD_STEPS = ("mood", "week_mood")
+LOW_MOOD_QUESTION = "utter_safety_check_low_mood"
+SAFETY_DONE = ("utter_safety_check_ok_low_mood", "utter_safety_check_unanswered")
 
 
 def send(dispatcher: CollectingDispatcher, replies: List[Reply]) -> None:
@@ -64,6 +67,28 @@ def safe_at_item9(tracker: Tracker) -> bool:
         if event.get("event") == "action" and event.get("name") == "utter_safety_check_ok":
             return True
     return False
+
+
+def mood_before_safety_question(tracker: Tracker) -> Optional[str]:
+    """A very low mood answer that the safety question interrupted (bot/policies/crisis.py asks it first):
+    once the person said they are safe (or did not answer twice), the mood they gave is kept, not asked again.
+
+    Only in the turn the safety question was settled, and only at a mood step."""
+    if tracker.get_slot(STEP_SLOT) not in MOOD_STEPS:
+        return None
+    events = list(tracker.events)
+    settled = False
+    for index in range(len(events) - 1, -1, -1):
+        event = events[index]
+        if not settled:
+            if event.get("event") == "user":
+                return None
+            settled = event.get("event") == "action" and event.get("name") in SAFETY_DONE
+            continue
+        if event.get("event") == "action" and event.get("name") == LOW_MOOD_QUESTION:
+            before = [e for e in events[:index] if e.get("event") == "user"]
+            return (before[-1].get("text") or None) if before else None
+    return None
 
 
 def latest_intent(tracker: Tracker) -> tuple[Optional[str], float]:
@@ -115,6 +140,9 @@ class GuidedFormValidation(FormValidationAction):
                                      domain: DomainDict) -> Dict[Text, Any]:
         if safe_at_item9(tracker):
             return {self.answer_slot: ITEM9_SAFE_ANSWER}
+        mood = mood_before_safety_question(tracker)
+        if mood:
+            return {self.answer_slot: mood}
         if tracker.get_slot("requested_slot") != self.answer_slot or not answered_just_now(tracker):
             return {}  # activation, or coming back after an interruption: nothing new to read
         text = latest_text(tracker)
@@ -126,7 +154,8 @@ class GuidedFormValidation(FormValidationAction):
 
     async def validate_journey_answer(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                       domain: DomainDict) -> Dict[Text, Any]:
-        safe = safe_at_item9(tracker) and value == ITEM9_SAFE_ANSWER
+        safe = (safe_at_item9(tracker) and value == ITEM9_SAFE_ANSWER) or (
+            value is not None and value == mood_before_safety_question(tracker))
         if value is None or not (answered_just_now(tracker) or safe):
             return {}  # Rasa asks for validation on activation and after interruptions too: nothing was said
         turn = await run_service("answer", tracker.sender_id, str(value), latest_intent(tracker)[0])
@@ -135,9 +164,10 @@ class GuidedFormValidation(FormValidationAction):
             done = {self.answer_slot: None, "safety_check": None}
             return {**done, "requested_slot": None, STEP_SLOT: None} if turn.finished else done
         send(dispatcher, turn.replies)
+        due = {"safety_check": "due"} if turn.safety_check else {}  # the crisis policy asks the question next
         if turn.finished:
-            return {self.answer_slot: None, "requested_slot": None, STEP_SLOT: None}
-        return {self.answer_slot: None}
+            return {self.answer_slot: None, "requested_slot": None, STEP_SLOT: None, **due}
+        return {self.answer_slot: None, **due}
 
 
 class ValidateJourneyForm(GuidedFormValidation):

@@ -40,6 +40,10 @@ SAFETY_QUESTION = ("Can I check something with you? Sometimes when people feel t
                    "of ending their life or of hurting themselves. Are you having thoughts like that?")
 SAFETY_BUTTONS = [{"title": "Yes", "payload": "yes"}, {"title": "No, I'm safe", "payload": "no, I'm safe"},
                   {"title": "Not sure", "payload": "not sure"}]
+# A mood of 0-2 of 10 at a check-in (bot/policies/crisis.py): the score acknowledged, then the same question.
+SAFETY_QUESTION_LOW_MOOD = ("Thank you for telling me. That's a very low score, and I'm sorry things are this hard. "
+                            "Can I check something with you? When people feel this low, some have thoughts of "
+                            "ending their life or of hurting themselves. Are you having thoughts like that?")
 HOLDING_BUTTONS = [{"title": "I'm safe now", "payload": "no, I'm safe"},
                    {"title": "I need help now", "payload": "yes"}]
 
@@ -207,6 +211,11 @@ def render() -> dict[str, Any]:
                 "custom": {"type": "safety_check", "question": SAFETY_QUESTION,
                            "options": [b["title"] for b in SAFETY_BUTTONS]},
             }],
+            "utter_safety_check_low_mood": [{
+                "text": SAFETY_QUESTION_LOW_MOOD, "buttons": SAFETY_BUTTONS,
+                "custom": {"type": "safety_check", "question": SAFETY_QUESTION_LOW_MOOD,
+                           "options": [b["title"] for b in SAFETY_BUTTONS]},
+            }],
             "utter_safety_check_again": [{
                 "text": "I want to be sure I understand, because it matters. Are you having thoughts of ending "
                         "your life or of hurting yourself?",
@@ -214,6 +223,10 @@ def render() -> dict[str, Any]:
             }],
             "utter_safety_check_ok": _per_locale_text(
                 lambda locale: "Thank you for telling me. If that changes, tell me here at any time, or reach "
+                f"{_first_line(locale)}{_any_time(locale)}. Let's carry on."),
+            "utter_safety_check_ok_low_mood": _per_locale_text(
+                lambda locale: "Thank you for telling me. A mood this low is worth telling your doctor or clinician "
+                "about soon; they can help alongside this. If things get worse, tell me here at any time, or reach "
                 f"{_first_line(locale)}{_any_time(locale)}. Let's carry on."),
             "utter_safety_check_unanswered": _per_locale_text(
                 lambda locale: "That's okay, we can go on. If you do have thoughts of ending your life or of hurting "

@@ -47,6 +47,7 @@ class Turn:
 
     replies: list[Reply]
     finished: bool = False
+    safety_check: bool = False  # a PHQ-9 that rose: the crisis policy asks the safety question next
 
 
 def today() -> str:
@@ -59,6 +60,7 @@ class Journey:
     def __init__(self, state: JourneyState, image_url=None) -> None:
         self.state = state
         self.image_url = image_url or (lambda token: None)
+        self.safety_due = False
 
     # ----------------------------------------------------------------- starting and resuming
     def begin(self, command: str) -> list[Reply]:
@@ -152,7 +154,7 @@ class Journey:
             replies = self._store(step, value)
         if self.current_step() is None:
             replies += self._finish_activity()
-            return Turn(replies, finished=self.state.activity is None)
+            return Turn(replies, finished=self.state.activity is None, safety_check=self.safety_due)
         return Turn(replies)
 
     def _unclear(self, step: Step, kind: str) -> list[Reply]:
@@ -362,8 +364,12 @@ class Journey:
             return [Reply("utter_journey/phq9_incomplete")] if scores else []
         replies = [Reply("utter_journey/phq9_result", {"total": total}),
                    Reply(f"utter_journey/phq9_band_{phq9.band(total)}")]
-        if len(self.phq9_points()) >= 2:
+        points = self.phq9_points()
+        if len(points) >= 2:
             replies.append(Reply("utter_journey/phq9_change", self.variables()))
+            if phq9.rising(points[-2][1], total):
+                self.safety_due = True  # the crisis policy asks the safety question after these replies
+                replies.append(Reply("utter_journey/phq9_rising"))
         return replies + [Reply("utter_journey/not_a_diagnosis")]
 
     def phq9_points(self) -> list[tuple[str, int]]:

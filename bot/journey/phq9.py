@@ -86,6 +86,13 @@ def improved(first: int, now: int) -> bool:
     return first - now >= MEANINGFUL_CHANGE or (now <= BANDS[0][0] and now <= first)
 
 
+def rising(previous: int, now: int) -> bool:
+    """Worse by a meaningful amount since the last PHQ-9 (the same 5 points as `improved`): a check-in
+    that asks the safety question and suggests seeing a clinician (issue 13; Löwe et al. 2004 on the
+    PHQ-9's 5-point minimal clinically important change)."""
+    return now - previous >= MEANINGFUL_CHANGE
+
+
 def chart(points: Sequence[tuple[str, int]]) -> str:
     """A small text picture: one line per time point, a bar of one block per point scored, then the total."""
     return "\n".join(f"{label}: {BAR * score} {score}" for label, score in points)

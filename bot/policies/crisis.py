@@ -13,6 +13,10 @@ outranks every other policy (priority 7, "no user" predictions, so it wins over 
   flagged for staff review.
 - **PHQ-9 item 9** in the journey: "not at all" goes on; any frequency or yes -> the clear-risk reply;
   anything else -> the safety question. It is never skipped.
+- **Check-ins**: a mood of 0-2 of 10 gets `utter_safety_check_low_mood` before the form stores it ("no" ->
+  `utter_safety_check_ok_low_mood`, which suggests telling their clinician, and the mood is kept); a PHQ-9
+  that rose by 5 points or more since the last one (the journey sets `safety_check: due`) gets the
+  safety question after the score.
 - **While a hand-off waits** (requested): a new risk message gets the crisis reply again (the action
   adds it to the open hand-off); anything else gets a holding reply that answers it
   (bot/handoff/holding.py) and offers the safety question; "No, I'm safe" moves the hand-off to
@@ -40,7 +44,7 @@ from bot.crisis.speaker import SPEAKERS
 from bot.handoff import staffing
 from bot.handoff.holding import holding_response
 from bot.handoff.state import CRISIS_RESOURCES_RESPONSE, HANDOFF_SLOT, REQUESTED, SAFE, TAKEN, handoff_state
-from bot.journey import phq9
+from bot.journey import answers, phq9
 from bot.nlu.crisis_detector import CRISIS_INTENT, POSSIBLE_INTENT
 
 CRISIS_RESPONSE = "utter_crisis"
@@ -49,6 +53,12 @@ FLAG_ACTION = "action_flag_for_review"
 SAFETY_QUESTION, SAFETY_AGAIN = "utter_safety_check", "utter_safety_check_again"
 SAFETY_OK, SAFETY_OK_WAITING = "utter_safety_check_ok", "utter_safety_check_ok_waiting"
 SAFETY_UNANSWERED = "utter_safety_check_unanswered"
+# A very low mood at a check-in (0-2 of 10) gets the safety question first, with a word about the score,
+# and "No, I'm safe" gets a suggestion to tell their clinician; the mood they gave is then kept
+# (actions/journey.py). Issue 13: a low mood or a rising PHQ-9 at a check-in gets the safety question.
+SAFETY_QUESTION_LOW_MOOD, SAFETY_OK_LOW_MOOD = "utter_safety_check_low_mood", "utter_safety_check_ok_low_mood"
+MOOD_STEPS, LOW_MOOD_MAX = ("mood", "week_mood"), 2
+ASKED, ASKED_LOW_MOOD, DUE = "asked", "asked_low_mood", "due"
 HOLDING_PROMPTS = ("utter_holding", "utter_holding_no_call", "utter_holding_when")
 SAFETY_SLOT = "safety_check"
 UNSPECIFIED, SUICIDE = "unspecified", "suicide"  # the safety question asks about suicide and self-harm
@@ -57,7 +67,9 @@ JOURNEY_FORM, JOURNEY_STEP_SLOT = "journey_form", "journey_step"
 FOLLOWING = {
     CRISIS_RESPONSE: CRISIS_RESOURCES_RESPONSE, CRISIS_RESOURCES_RESPONSE: HANDOFF_ACTION,
     HANDOFF_ACTION: ACTION_LISTEN_NAME, SAFETY_QUESTION: ACTION_LISTEN_NAME, SAFETY_AGAIN: ACTION_LISTEN_NAME,
+    SAFETY_QUESTION_LOW_MOOD: ACTION_LISTEN_NAME,
     SAFETY_OK: FLAG_ACTION, SAFETY_OK_WAITING: FLAG_ACTION, SAFETY_UNANSWERED: FLAG_ACTION,
+    SAFETY_OK_LOW_MOOD: FLAG_ACTION,
     FLAG_ACTION: ACTION_LISTEN_NAME,
     **{prompt: ACTION_LISTEN_NAME for prompt in HOLDING_PROMPTS},
 }
@@ -91,13 +103,31 @@ def said_safe_in_this_form(tracker: DialogueStateTracker) -> bool:
     for event in reversed(tracker.events):
         if isinstance(event, ActiveLoop) and event.name:
             return False
-        if isinstance(event, ActionExecuted) and event.action_name == SAFETY_OK:
+        if isinstance(event, ActionExecuted) and event.action_name in (SAFETY_OK, SAFETY_OK_LOW_MOOD):
             return True
     return False
 
 
 def _journey_step(tracker: DialogueStateTracker) -> Optional[str]:
     return tracker.get_slot(JOURNEY_STEP_SLOT) if tracker.active_loop_name == JOURNEY_FORM else None
+
+
+def asked_low_mood_in_this_form(tracker: DialogueStateTracker) -> bool:
+    """The low-mood safety question was asked since the running form started (once per check-in)."""
+    for event in reversed(tracker.events):
+        if isinstance(event, ActiveLoop) and event.name:
+            return False
+        if isinstance(event, ActionExecuted) and event.action_name == SAFETY_QUESTION_LOW_MOOD:
+            return True
+    return False
+
+
+def very_low_mood(text: str) -> bool:
+    """A mood answer of 0, 1 or 2 out of 10."""
+    try:
+        return answers.parse_number(text) <= LOW_MOOD_MAX
+    except answers.Unclear:
+        return False
 
 
 def item9_reading(text: str) -> str:
@@ -136,8 +166,9 @@ def _clear(tracker: DialogueStateTracker, category: str = SUICIDE, speaker: str 
     return CRISIS_RESPONSE, crisis_events(tracker, category, speaker)
 
 
-def _ask_safety(tracker: DialogueStateTracker) -> Tuple[str, List[Event]]:
-    return SAFETY_QUESTION, [SlotSet(SAFETY_SLOT, "asked"), SlotSet("crisis_locale", tracker_locale(tracker))]
+def _ask_safety(tracker: DialogueStateTracker, low_mood: bool = False) -> Tuple[str, List[Event]]:
+    return (SAFETY_QUESTION_LOW_MOOD if low_mood else SAFETY_QUESTION), [
+        SlotSet(SAFETY_SLOT, ASKED_LOW_MOOD if low_mood else ASKED), SlotSet("crisis_locale", tracker_locale(tracker))]
 
 
 @DefaultV1Recipe.register(
@@ -189,12 +220,28 @@ class CrisisPolicy(Policy):
 
 def _within_turn(tracker: DialogueStateTracker, done: List[str]) -> Tuple[Optional[str], List[Event]]:
     """Carry on a turn this policy started; abstain in turns it did not start."""
+    if done[-1] == JOURNEY_FORM and tracker.get_slot(SAFETY_SLOT) == DUE:
+        return _ask_safety(tracker)  # the journey saw a PHQ-9 rise by 5 points or more since the last one
     if not any(name in FOLLOWING for name in done):
         return None, []
     following = FOLLOWING.get(done[-1])
-    if done[-1] == FLAG_ACTION and (SAFETY_OK in done or SAFETY_UNANSWERED in done) and tracker.active_loop_name:
+    settled = (SAFETY_OK, SAFETY_OK_LOW_MOOD, SAFETY_UNANSWERED)
+    if done[-1] == FLAG_ACTION and any(name in done for name in settled) and tracker.active_loop_name:
         return tracker.active_loop_name, []  # the form asks its question again
     return following, []
+
+
+DELETE_INTENT, CONFIRM_DELETE = "delete_my_data", "utter_confirm_delete"
+
+
+def deleting(tracker: DialogueStateTracker, intent_name: Optional[str], state: Optional[str]) -> bool:
+    """During a hand-off (waiting or taken), asking to delete one's data, or answering the question that
+    confirms it, is left to the rules: the person gets an answer and the erasure closes the hand-off
+    (bot/store/erasure.py). A risk message is never this."""
+    if state not in (REQUESTED, TAKEN) or intent_name in (CRISIS_INTENT, POSSIBLE_INTENT):
+        return False
+    return intent_name == DELETE_INTENT or (
+        intent_name in ("affirm", "deny") and previous_prompt(tracker) == CONFIRM_DELETE)
 
 
 def _after_message(tracker: DialogueStateTracker) -> Tuple[Optional[str], List[Event]]:
@@ -203,22 +250,25 @@ def _after_message(tracker: DialogueStateTracker) -> Tuple[Optional[str], List[E
     name, text = intent.get("name"), (message.text if message else None) or ""
     state = handoff_state(tracker.events)
 
+    if deleting(tracker, name, state):
+        return None, []
     if state == TAKEN:  # staff are talking with the person: never talk over them
         return (FLAG_ACTION if name in (CRISIS_INTENT, POSSIBLE_INTENT) else ACTION_LISTEN_NAME), []
     if name == CRISIS_INTENT:
         return _clear(tracker, intent.get("crisis_category") or UNSPECIFIED, intent.get("crisis_speaker") or "self")
 
     prompt = previous_prompt(tracker)
-    if prompt in (SAFETY_QUESTION, SAFETY_AGAIN, *HOLDING_PROMPTS):
+    if prompt in (SAFETY_QUESTION, SAFETY_QUESTION_LOW_MOOD, SAFETY_AGAIN, *HOLDING_PROMPTS):
         answer = read_safety_answer(text, name)
         if name == POSSIBLE_INTENT or answer in (YES, UNSURE):
             return _clear(tracker)
         if answer == NO:
             if state == REQUESTED:
                 return SAFETY_OK_WAITING, [SlotSet(SAFETY_SLOT, NO), SlotSet(HANDOFF_SLOT, SAFE)]
-            return SAFETY_OK, [SlotSet(SAFETY_SLOT, NO)]
-        if prompt == SAFETY_QUESTION:
-            return SAFETY_AGAIN, [SlotSet(SAFETY_SLOT, "asked")]
+            low_mood = tracker.get_slot(SAFETY_SLOT) == ASKED_LOW_MOOD
+            return (SAFETY_OK_LOW_MOOD if low_mood else SAFETY_OK), [SlotSet(SAFETY_SLOT, NO)]
+        if prompt in (SAFETY_QUESTION, SAFETY_QUESTION_LOW_MOOD):
+            return SAFETY_AGAIN, [SlotSet(SAFETY_SLOT, tracker.get_slot(SAFETY_SLOT) or ASKED)]
         if prompt == SAFETY_AGAIN:  # no answer twice: go on, flagged for staff (never a forced hand-off)
             return SAFETY_UNANSWERED, [SlotSet(SAFETY_SLOT, "unanswered")]
 
@@ -230,6 +280,8 @@ def _after_message(tracker: DialogueStateTracker) -> Tuple[Optional[str], List[E
         if reading == "unclear":
             return _ask_safety(tracker)
         return None, []
+    if step in MOOD_STEPS and very_low_mood(text) and not asked_low_mood_in_this_form(tracker):
+        return _ask_safety(tracker, low_mood=True)
     if name == POSSIBLE_INTENT:
         if step in phq9.ITEMS and phq9.answer_or_none(text) is not None:
             return JOURNEY_FORM, []  # answering "feeling hopeless?" with how often: the item 9 comes next
