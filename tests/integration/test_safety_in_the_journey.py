@@ -63,3 +63,13 @@ def test_phq9_item9_unclear_gets_the_safety_question_and_no_scores_not_at_all(as
     assert "Thank you for telling me" in said and "out of 27" in said  # scored, and the check-in ends
     state = JourneyStore(assistant.db_url).load(sender)
     assert state.checkins[-1].phq9[-1] == 0 and state.checkins[-1].phq9_total == 6
+
+
+def test_a_very_low_mood_gets_the_safety_question_and_no_keeps_the_mood(assistant):
+    sender = start_checkin(assistant, "Dee")
+    replies = assistant.say(sender, "2")
+    assert safety_question(replies) and not crisis(replies) and "very low score" in texts(replies)
+    said = texts(assistant.say(sender, "no, I'm safe"))
+    assert "doctor or clinician" in said and "start feeling low" in said  # the mood is kept: the next question
+    state = JourneyStore(assistant.db_url).load(sender)
+    assert state.activity == "checkin" and state.draft.get("mood") == 2
