@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.store.db import database_url, get_engine, session_scope
 from bot.store.models import Handoff, Journey, Person, utcnow
-from bot.store.repository import AppStore
+from bot.store.repository import AppStore, _transcript_line
 from bot.store.staff_models import AuditEntry, ConversationSummary, StaffNote, StaffSession, StaffUser, SyncState
 
 # Rasa's SQLTrackerStore table, described here only to read it (Rasa creates and owns it).
@@ -42,6 +42,7 @@ EVENTS = Table(
     Column("action_name", String(255)), Column("data", Text),
 )
 OPEN_HANDOFF = ("requested", "taken")
+MESSAGE_TYPES = ("user", "bot")
 SEARCH_TEXT_LIMIT = 100_000
 RECONCILE_EVERY = 30.0  # seconds
 PAGE_SIZE = 50
@@ -498,9 +499,52 @@ class StaffStore:
     def transcript(self, sender_id: str) -> list[dict[str, Any]]:
         return AppStore(self.url).transcript(sender_id)
 
+    # --- the live feed (bot/web/dashboard/live.py) -------------------------------------------
+
+    def message_counts(self, sender_ids: list[str]) -> dict[str, int]:
+        """How many transcript lines (person, assistant and staff messages) each conversation has now:
+        one grouped query for every watched conversation."""
+        if not sender_ids or not self._has_events():
+            return {}
+        counts: dict[str, int] = {}
+        with session_scope(self.url) as session:
+            for i in range(0, len(sender_ids), 500):
+                for sender_id, count in session.execute(
+                        select(EVENTS.c.sender_id, func.count()).where(
+                            EVENTS.c.sender_id.in_(sender_ids[i:i + 500]), EVENTS.c.type_name.in_(MESSAGE_TYPES))
+                        .group_by(EVENTS.c.sender_id)).all():
+                    counts[sender_id] = count
+        return counts
+
+    def transcript_lines(self, sender_id: str, offset: int = 0) -> list[dict[str, Any]]:
+        """The conversation's transcript lines from line `offset` on (as `transcript` numbers them).
+
+        By event id within the conversation: a new event always gets a higher id than every event
+        stored at the time, so a conversation's own events are in order even where ids are reused."""
+        if not self._has_events():
+            return []
+        with session_scope(self.url) as session:
+            rows = session.execute(
+                select(EVENTS.c.data).where(EVENTS.c.sender_id == sender_id, EVENTS.c.type_name.in_(MESSAGE_TYPES))
+                .order_by(EVENTS.c.id).offset(max(0, offset))).scalars().all()
+        return [_transcript_line(json.loads(row or "{}")) for row in rows]
+
     def review_flags(self, sender_id: str) -> list[dict[str, Any]]:
         """Messages flagged for staff: the safety question answered "no", risk while staff held the chat."""
         return AppStore(self.url).review_flags(sender_id, open_only=False)
+
+    def queue_status(self) -> dict[str, Any]:
+        """The queue's state for the badge and live updates: a version that changes whenever the
+        queue's rows would, the waiting and open counts, and the alert keys (`h<id>` for a waiting
+        hand-off, `e<id>` for an escalated open one) for the page to alert on the new ones."""
+        queue = self.handoff_queue()
+        key = json.dumps([(h["id"], h["status"], bool(h.get("escalated_at")), h.get("taken_by")) for h in queue])
+        open_rows = [h for h in queue if h["status"] in OPEN_HANDOFF]
+        alerts = [f"h{h['id']}" for h in open_rows if h["status"] == "requested"]
+        alerts += [f"e{h['id']}" for h in open_rows if h.get("escalated_at")]
+        return {"version": hashlib.sha256(key.encode()).hexdigest()[:16],
+                "waiting": sum(1 for h in open_rows if h["status"] == "requested"),
+                "open": len(open_rows), "alerts": alerts}
 
     def handoff_queue(self, include_closed: int = 20) -> list[dict[str, Any]]:
         """Open hand-offs (oldest first: they waited longest), then the most recently closed."""

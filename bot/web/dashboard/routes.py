@@ -5,7 +5,7 @@ role only what it may do. Hand-off changes go through `bot.web.staff_api` (one p
 """
 from __future__ import annotations
 
-import hashlib
+import asyncio
 import json
 import os
 from datetime import datetime, timedelta, timezone
@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 import jinja2
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import IntegrityError
@@ -31,10 +31,13 @@ from bot.store.staff_repository import ConversationFilter, StaffStore
 from bot.web import staff_api
 from bot.web.dashboard import export, security
 from bot.web.dashboard.auth import Staff, client_ip, require, session_staff
+from bot.web.dashboard.live import LiveFeed, live_feed
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static" / "staff"
 EXPORT_LIMIT = int(os.environ.get("STAFF_EXPORT_LIMIT", "500"))
+HEARTBEAT_SECONDS = 15.0  # a comment line this often keeps proxies from closing a quiet stream
+RECONNECT_MS = 3000
 REVIEW_LABELS = {"new": "New", "reviewed": "Reviewed", "follow_up": "Needs follow-up"}
 PHASE_LABELS = {"initial": "Initial phase (getting started)", "middle": "Middle phase (working on the focus)",
                 "termination": "Termination phase (ending well)", "completed": "Completed"}
@@ -308,27 +311,74 @@ def _q(sender_id: str) -> str:
 # --- hand-offs ------------------------------------------------------------------------------
 
 
-def _queue_version(queue: list[dict[str, Any]]) -> str:
-    key = json.dumps([(h["id"], h["status"], bool(h.get("escalated_at"))) for h in queue])
-    return hashlib.sha256(key.encode()).hexdigest()[:16]
-
-
 @router.get("/handoffs", response_class=HTMLResponse)
 def handoffs(request: Request, fragment: str = "", staff: Staff = Depends(require("view")),
              store: StaffStore = Depends(staff_store)):
     queue = store.handoff_queue()
+    status = store.queue_status()
     name = "handoff_table.html" if fragment == "1" else "handoffs.html"
-    return render(request, name, staff, queue=queue, version=_queue_version(queue),
-                  open_count=sum(1 for h in queue if h["status"] in ("requested", "taken")))
+    return render(request, name, staff, queue=queue, version=status["version"], open_count=status["open"])
 
 
 @router.get("/handoffs/poll")
 def handoffs_poll(_staff: Staff = Depends(require("view", touch=False)), store: StaffStore = Depends(staff_store)):
-    """For the page's live update; does not count as activity for the idle time-out."""
-    queue = store.handoff_queue()
-    return JSONResponse({"version": _queue_version(queue),
-                         "waiting": sum(1 for h in queue if h["status"] == "requested"),
-                         "open": sum(1 for h in queue if h["status"] in ("requested", "taken"))})
+    """For pages without Server-Sent Events; does not count as activity for the idle time-out."""
+    return JSONResponse(store.queue_status())
+
+
+# --- the live feed (Server-Sent Events) --------------------------------------------------------
+
+
+def _sse(event: str, data: Any, event_id: Optional[int] = None) -> str:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {event}\ndata: {json.dumps(data, default=str)}\n\n"
+
+
+def message_html(line: dict[str, Any], index: int) -> str:
+    """One transcript line as the conversation page shows it (the same template, escaped)."""
+    return templates.env.get_template("staff/message.html").render(m=line, index=index)
+
+
+@router.get("/live")
+async def live(request: Request, conversation: str = Query("", max_length=255), after: int = Query(0, ge=0),
+               feed: LiveFeed = Depends(live_feed)):
+    """Server-Sent Events for an open page: `queue` (the badge's and queue's state, when it changes),
+    and with `conversation`, `line` for each new transcript line (its id: the lines the page then has,
+    so a reconnecting browser's Last-Event-ID resumes where it was). Reading the stream does not count as
+    activity for the idle time-out; it ends when the session does (`signed-out`)."""
+    staff = await asyncio.to_thread(session_staff, request, False)
+    if staff is None:
+        raise HTTPException(status_code=401, detail="Please sign in.")
+    resume = request.headers.get("last-event-id", "")
+    if resume.isdigit():
+        after = int(resume)
+    subscriber = feed.subscribe(conversation or None, after)
+
+    async def stream():
+        try:
+            yield f"retry: {RECONNECT_MS}\n: connected\n\n"
+            while True:
+                try:
+                    kind, payload = await asyncio.wait_for(subscriber.inbox.get(), timeout=HEARTBEAT_SECONDS)
+                except asyncio.TimeoutError:
+                    if await asyncio.to_thread(session_staff, request, False) is None:
+                        yield _sse("signed-out", {})
+                        return
+                    yield ": heartbeat\n\n"
+                    continue
+                if kind == "line":
+                    index, line = payload
+                    yield _sse("line", {"index": index, "from": line["from"], "timestamp": line.get("timestamp"),
+                                        "html": message_html(line, index)}, index + 1)
+                elif kind == "overflow":
+                    return  # the browser reconnects and resumes from its last line
+                else:
+                    yield _sse(kind, payload)
+        finally:
+            feed.unsubscribe(subscriber)
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
 def _back(handoff_id: int, done: str, app: AppStore) -> RedirectResponse:

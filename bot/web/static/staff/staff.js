@@ -1,4 +1,5 @@
-// Staff dashboard: live hand-off queue (polling), waiting times, NLU toggle. No inline scripts (CSP).
+// Staff dashboard: live transcript and hand-off queue (Server-Sent Events from /staff/live, polling where
+// EventSource is missing), waiting times, NLU toggle. No inline scripts (CSP).
 (function () {
   "use strict";
   var POLL_MS = 4000;
@@ -31,20 +32,78 @@
       });
   }
 
+  function onQueue(data) {
+    var badge = document.getElementById("handoff-badge");
+    if (!data || !badge) return;
+    badge.textContent = data.waiting ? String(data.waiting) : "";
+    badge.setAttribute("aria-label", data.waiting + " waiting");
+    var count = document.getElementById("open-count");
+    if (count) count.textContent = String(data.open);
+    refreshQueue(data.version);
+  }
+
   function poll() {
     var badge = document.getElementById("handoff-badge");
     if (!badge) return;
     fetch(badge.getAttribute("data-poll"), {credentials: "same-origin", headers: {"Accept": "application/json"}})
       .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (data) {
-        if (!data) return;
-        badge.textContent = data.waiting ? String(data.waiting) : "";
-        badge.setAttribute("aria-label", data.waiting + " waiting");
-        var count = document.getElementById("open-count");
-        if (count) count.textContent = String(data.open);
-        refreshQueue(data.version);
-      })
+      .then(onQueue)
       .catch(function () {});
+  }
+
+  // A new transcript line from the live feed: rendered (and escaped) by the server with the page's own
+  // template; appended at the end, so what the reader is looking at and where focus is stay as they are.
+  function onLine(data) {
+    var list = document.getElementById("transcript");
+    if (!list || list.querySelector('[data-index="' + data.index + '"]')) return;
+    var doc = new DOMParser().parseFromString("<ol>" + data.html + "</ol>", "text/html");
+    var item = doc.querySelector("li");
+    if (!item) return;
+    var empty = list.querySelector(".empty-transcript");
+    if (empty) empty.remove();
+    var atBottom = window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 4;
+    var y = window.scrollY;
+    list.appendChild(document.importNode(item, true));
+    if (!atBottom && window.scrollY !== y) window.scrollTo(window.scrollX, y);
+    list.setAttribute("data-after", String(data.index + 1));
+    var count = document.getElementById("c-count");
+    if (count && parseInt(count.textContent, 10) < data.index + 1) count.textContent = String(data.index + 1);
+    var last = document.getElementById("c-last");
+    var time = item.querySelector("time");
+    if (last && time) last.textContent = time.textContent;
+    var status = document.getElementById("live-status");
+    if (status && data.from !== "assistant") {
+      status.textContent = data.from === "person" ? "New message from the person." : "New staff message.";
+    }
+  }
+
+  function live() {
+    var badge = document.getElementById("handoff-badge");
+    if (!badge) return;
+    if (!window.EventSource) { poll(); setInterval(poll, POLL_MS); return; }
+    var url = "/staff/live";
+    var list = document.getElementById("transcript");
+    if (list && list.getAttribute("data-conversation")) {
+      url += "?conversation=" + encodeURIComponent(list.getAttribute("data-conversation")) +
+        "&after=" + encodeURIComponent(list.getAttribute("data-after") || "0");
+    }
+    var source = new EventSource(url);
+    var fallback = null;
+    source.addEventListener("queue", function (e) { onQueue(JSON.parse(e.data)); });
+    source.addEventListener("line", function (e) { onLine(JSON.parse(e.data)); });
+    source.addEventListener("reset", function () {
+      var status = document.getElementById("live-status");
+      if (status) status.textContent = "This conversation changed (it may have been deleted). Reload the page.";
+    });
+    source.addEventListener("signed-out", function () { source.close(); });
+    source.addEventListener("open", function () {
+      if (fallback) { clearInterval(fallback); fallback = null; }
+    });
+    // The browser reconnects by itself (retry: from the server); a closed stream (signed out, or the
+    // server refused it) falls back to polling the badge, which stops mattering once signed out.
+    source.addEventListener("error", function () {
+      if (source.readyState === EventSource.CLOSED && !fallback) fallback = setInterval(poll, POLL_MS);
+    });
   }
 
   function nluToggle() {
@@ -65,8 +124,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     nluToggle();
     tick();
-    poll();
-    setInterval(poll, POLL_MS);
+    live();
     setInterval(tick, 1000);
   });
 })();
