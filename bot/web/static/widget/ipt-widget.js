@@ -11,6 +11,11 @@
  *
  * Every text from the server or the person is put into the page with textContent: no HTML from a
  * message is ever parsed or executed. Links are only made for http(s), tel: and sms: addresses.
+ *
+ * In a crisis hand-off, clinic staff messages ({"type": "staff_message", "staff_name", "text"}) show
+ * the writer's name and their own look; join / leave lines ({"type": "staff_presence", "event":
+ * "joined" | "left" | "ended", ...}) are system lines; while staff are here the header says so and
+ * the crisis card folds into a bar that opens on click.
  */
 (function () {
   "use strict";
@@ -104,6 +109,9 @@
   var retryDelay = 2000;
   var typingTimer = null;
   var lastSent = { text: null, at: 0 };
+  var staffHere = null;     // while clinic staff have joined: {name: "Sam" | null}
+  var NOTICE = "Automated assistant, not a therapist. In an emergency, call your local emergency number.";
+  var NOTICE_STAFF = "You're talking with a person from the clinic. In an emergency, call your local emergency number.";
 
   // ---- the DOM ---------------------------------------------------------------------------
 
@@ -124,8 +132,7 @@
   titleBox.appendChild(heading); titleBox.appendChild(status);
   header.appendChild(titleBox); header.appendChild(clearBtn);
   if (!container) { header.appendChild(closeBtn); }
-  var notice = el("p", { className: "ipt-w__notice" },
-    "Automated assistant, not a therapist. In an emergency, call your local emergency number.");
+  var notice = el("p", { className: "ipt-w__notice" }, NOTICE);
   var crisisSlot = el("div", { className: "ipt-w__crisis-slot" });
   var log = el("ol", { className: "ipt-w__log", role: "log", "aria-live": "polite", "aria-relevant": "additions",
     "aria-label": "Conversation", tabindex: "0" });
@@ -178,9 +185,24 @@
 
   // ---- rendering -------------------------------------------------------------------------
 
+  // "Sam from the clinic" (the staff member's display name; never sent with an e-mail address)
+  function staffName(value) {
+    if (typeof value !== "string") { return null; }
+    var name = value.replace(/\s+/g, " ").trim().slice(0, 60);
+    return name || null;
+  }
+  function staffLabel(name) { return name ? name + " from the clinic" : "Clinic team"; }
+  function personLabel(name) { return name ? name + " from the clinic" : "Someone from the clinic"; }
+
   function messageItem(entry) {
     var li = el("li", { className: "ipt-w__msg ipt-w__msg--" + entry.from });
-    li.appendChild(el("span", { className: "ipt-w__sr" }, entry.from === "user" ? "You said: " : TITLE + " said: "));
+    if (entry.from === "staff") {
+      var who = el("span", { className: "ipt-w__who" }, staffLabel(entry.staff));
+      who.appendChild(el("span", { className: "ipt-w__sr" }, " said: "));
+      li.appendChild(who);
+    } else if (entry.from !== "system") {
+      li.appendChild(el("span", { className: "ipt-w__sr" }, entry.from === "user" ? "You said: " : TITLE + " said: "));
+    }
     return li;
   }
 
@@ -197,6 +219,10 @@
     if (payload.handoff && typeof payload.handoff.message === "string") {
       body.appendChild(el("p", { className: "ipt-w__crisis-handoff" }, payload.handoff.message));
     }
+    card.addEventListener("toggle", function () {
+      if (card.open) { crisisSlot.classList.remove("ipt-w__crisis-slot--compact"); }
+      else if (card.classList.contains("ipt-w__crisis--compact")) { crisisSlot.classList.add("ipt-w__crisis-slot--compact"); }
+    });
     var list = el("ul", { className: "ipt-w__crisis-list" });
     (Array.isArray(payload.resources) ? payload.resources : []).forEach(function (r) {
       if (!r || typeof r !== "object") { return; }
@@ -230,10 +256,33 @@
     Array.prototype.forEach.call(log.querySelectorAll(".ipt-w__quick"), function (g) { g.classList.add("ipt-w__quick--used"); });
   }
 
+  // While staff are here the header names them and the crisis card folds into a bar (it opens on
+  // click); when they leave, the header is the assistant's again.
+  function setPresence(joined, name) {
+    staffHere = joined ? { name: name } : null;
+    heading.textContent = joined ? personLabel(name) + " is here" : TITLE;
+    header.classList.toggle("ipt-w__header--staff", !!joined);
+    notice.textContent = joined ? NOTICE_STAFF : NOTICE;
+    var card = crisisSlot.querySelector(".ipt-w__crisis");
+    if (!card) { return; }
+    var said = card.querySelector(".ipt-w__crisis-handoff");
+    if (said) {
+      said.textContent = (joined ? personLabel(name) + " has joined this chat. " : "") +
+        "You can call or text these lines any time.";
+    }
+    card.classList.add("ipt-w__crisis--compact");
+    card.open = false;
+    crisisSlot.classList.add("ipt-w__crisis-slot--compact");
+  }
+
   function renderEntry(entry, isLatest) {
     var li = messageItem(entry);
-    if (entry.kind === "crisis") {
+    if (entry.kind === "presence") {
+      li.appendChild(el("span", { className: "ipt-w__system" }, entry.text || ""));
+      setPresence(entry.event === "joined", entry.staff);
+    } else if (entry.kind === "crisis") {
       renderCrisisCard(entry.custom || {});
+      crisisSlot.classList.remove("ipt-w__crisis-slot--compact");
       li.classList.add("ipt-w__msg--crisis");
       li.appendChild(el("span", { className: "ipt-w__bubble" },
         "Crisis help is shown at the top of this chat: you can call or text from there."));
@@ -276,7 +325,7 @@
   function persist() {
     var plain = transcript.slice(-MAX_TRANSCRIPT).map(function (e) {
       return { from: e.from, kind: e.kind, text: e.text, payload: e.payload, buttons: e.buttons, src: e.src,
-        custom: e.custom, ts: e.ts, pending: e.pending || undefined };
+        custom: e.custom, staff: e.staff, event: e.event, ts: e.ts, pending: e.pending || undefined };
     });
     save("transcript:" + sender, plain);
   }
@@ -298,7 +347,13 @@
     var custom = msg.custom;
     if (custom && typeof custom === "object") {
       if (custom.type === "crisis") { addEntry({ from: "bot", kind: "crisis", custom: custom }); }
-      else if (typeof custom.text === "string") { addEntry({ from: "bot", kind: "text", text: custom.text }); }
+      else if (custom.type === "staff_message" && typeof custom.text === "string") {
+        addEntry({ from: "staff", kind: "staff", text: custom.text, staff: staffName(custom.staff_name) });
+      } else if (custom.type === "staff_presence" && typeof custom.text === "string" &&
+                 ["joined", "left", "ended"].indexOf(custom.event) >= 0) {
+        addEntry({ from: "system", kind: "presence", event: custom.event, text: custom.text,
+          staff: staffName(custom.staff_name) });
+      } else if (typeof custom.text === "string") { addEntry({ from: "bot", kind: "text", text: custom.text }); }
       return;
     }
     var image = msg.image || (msg.attachment && msg.attachment.type === "image" && msg.attachment.payload && msg.attachment.payload.src);
@@ -360,7 +415,7 @@
     if (flushing || !outbox.length) { return; }
     flushing = true;
     var item = outbox[0];
-    startTyping();
+    if (!staffHere) { startTyping(); }  // while staff are here the assistant is silent
     deliver(item).then(function () {
       outbox.shift();
       flushing = false;
@@ -437,6 +492,8 @@
     save("sender", sender);
     transcript = []; outbox = [];
     log.textContent = ""; crisisSlot.textContent = "";
+    crisisSlot.classList.remove("ipt-w__crisis-slot--compact");
+    setPresence(false, null);
     if (socket) {
       // a new connection for the new conversation, so a proxy hashing on ?sender= routes it anew
       socket.io.opts.query = { sender: sender };
