@@ -8,6 +8,8 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 # Rasa 3.6 and its dependencies print pages of deprecation warnings; keep the output readable.
 export PYTHONWARNINGS ?= ignore::DeprecationWarning,ignore::PendingDeprecationWarning
+# Rasa sends nothing to its telemetry service from any target (train, validate, test, run).
+export RASA_TELEMETRY_ENABLED := false
 export ACTIONS_PORT ?= 5055
 export ACTION_ENDPOINT_URL ?= http://127.0.0.1:$(ACTIONS_PORT)/webhook
 MODEL = $(shell scripts/model_path.sh)

@@ -16,6 +16,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
+from urllib.parse import urlsplit
 
 from bot import PROJECT_ROOT
 
@@ -23,17 +24,64 @@ VAR = PROJECT_ROOT / "var"
 BIN = Path(sys.executable).parent
 
 
+PRIVATE_UMASK = 0o077  # what the runner and every process it starts create: files 0600, folders 0700
+WEB_TRUSTED_PROXIES = "127.0.0.1"  # the web app's default TRUSTED_PROXIES: nginx on this machine
+
+
+def private_var() -> Path:
+    """var/ (the SQLite database, secrets, logs), readable by this user only (0700)."""
+    VAR.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if VAR.stat().st_uid == os.geteuid():
+        VAR.chmod(0o700)
+    return VAR
+
+
 def secret_from_env_or_file(env_name: str, filename: str) -> str:
-    """The value of `env_name`, or a random secret generated once and kept in var/`filename`."""
+    """The value of `env_name`, or a random secret generated once and kept in var/`filename` (created 0600)."""
     value = os.environ.get(env_name)
     if value:
         return value
     path = VAR / filename
     if not path.exists():
-        VAR.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
+        private_var()
+        try:  # the mode is set when the file is made, never widened then narrowed
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it first
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(32))
     return path.read_text().strip()
+
+
+def private_sqlite(env: dict[str, str]) -> None:
+    """The SQLite database file (default var/ipt.db, which `make migrate` may have made 0644) and its journal
+    files: 0600."""
+    url = env.get("DATABASE_URL", "").strip()
+    if url and not url.startswith("sqlite:///"):
+        return
+    database = Path(url[len("sqlite:///"):]) if url else VAR / "ipt.db"
+    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        if path.exists() and path.stat().st_uid == os.geteuid():
+            path.chmod(0o600)
+
+
+def cors_origins(web_port: int | None = None, env: dict[str, str] | None = None) -> list[str]:
+    """The origins whose pages may call the Rasa server from a browser (`rasa run --cors ...`): the web app's
+    own (PUBLIC_WEB_URL, and on this machine localhost and 127.0.0.1 at WEB_PORT, for the demo page's
+    widget) and ALLOWED_ORIGINS (comma-separated: the clinic sites that embed the widget). Never `*`."""
+    env = os.environ if env is None else env
+    found: list[str] = []
+    candidates = [env.get("PUBLIC_WEB_URL", "")] + env.get("ALLOWED_ORIGINS", "").split(",")
+    if web_port:
+        candidates += [f"http://localhost:{web_port}", f"http://127.0.0.1:{web_port}"]
+    for candidate in candidates:
+        parts = urlsplit(candidate.strip())
+        if parts.scheme in ("http", "https") and parts.netloc and parts.netloc != "*":
+            origin = f"{parts.scheme}://{parts.netloc}"
+            if origin not in found:
+                found.append(origin)
+    return found
 
 
 @dataclass
@@ -51,7 +99,7 @@ class Service:
             self.log_path = log_dir / f"{self.name.replace(' ', '_')}.log"
             output = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            self.command, cwd=PROJECT_ROOT, env=env, start_new_session=True,
+            self.command, cwd=PROJECT_ROOT, env=env, start_new_session=True, umask=PRIVATE_UMASK,
             stdout=output, stderr=subprocess.STDOUT if output else None,
         )
 
@@ -91,6 +139,10 @@ class Stack:
         env = dict(os.environ)
         env.update(self.extra_env)
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        env["RASA_TELEMETRY_ENABLED"] = "false"  # Rasa sends nothing to Rasa's telemetry service, ever
+        env.setdefault("TRUSTED_PROXIES", WEB_TRUSTED_PROXIES)  # whose X-Forwarded-For the web app believes
+        private_var()
+        private_sqlite(env)
         env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{self.actions_port}/webhook"
         env["RASA_URL"] = f"http://127.0.0.1:{self.rasa_port}"
         env.setdefault("PUBLIC_WEB_URL", f"http://localhost:{self.web_port}")  # links and journey pictures
@@ -108,7 +160,7 @@ class Stack:
         return [
             Service("rasa server", [
                 str(BIN / "rasa"), "run", "--model", self.model, "--enable-api",
-                "--auth-token", env["RASA_API_TOKEN"], "--cors", "*",
+                "--auth-token", env["RASA_API_TOKEN"], "--cors", *cors_origins(self.web_port, env),
                 "--interface", self.host, "--port", str(self.rasa_port),
                 "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
             ], f"http://127.0.0.1:{self.rasa_port}/"),
@@ -119,6 +171,7 @@ class Stack:
             Service("web app", [
                 str(BIN / "python"), "-m", "uvicorn", "bot.web.app:app",
                 "--host", self.host, "--port", str(self.web_port),
+                "--no-proxy-headers",  # the app itself reads forwarded headers from TRUSTED_PROXIES only
             ], f"http://127.0.0.1:{self.web_port}/healthz"),
         ]
 
@@ -180,8 +233,16 @@ class Stack:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the IPT assistant.")
-    parser.add_argument("--model", required=True)
+    parser.add_argument("--model")
+    parser.add_argument("--cors-origins", action="store_true",
+                        help="print the origins for `rasa run --cors` (PUBLIC_WEB_URL, ALLOWED_ORIGINS) and exit")
     args = parser.parse_args(argv)
+    if args.cors_origins:
+        print(" ".join(cors_origins()))
+        return 0
+    if not args.model:
+        parser.error("--model is required")
+    os.umask(PRIVATE_UMASK)
     from bot.channels.limits import max_message_chars
     from bot.handoff.escalation import check_settings as check_escalation_settings
     from bot.policies.crisis import check_safety_settings

@@ -16,7 +16,10 @@ service. What it does:
   marked down. A request that already reached the dead server is not sent again (nginx never
   repeats a POST that was sent), so a message is never processed twice.
 - **Action servers**: round robin (`least_conn`), retried on another server when one refuses.
-- **Web app**: passed through with `X-Forwarded-For`/`-Proto` (uvicorn trusts them from 127.0.0.1).
+- **Web app**: passed through with `X-Forwarded-For $remote_addr` (the address nginx saw, never a list a
+  client sent) and `-Proto`; the web app believes them only from its `TRUSTED_PROXIES`.
+- **HSTS**: `Strict-Transport-Security` on public listeners' answers to requests that came over TLS (here or
+  at a TLS terminator in front that says so in `X-Forwarded-Proto`); nothing on plain http.
 """
 from __future__ import annotations
 
@@ -126,7 +129,8 @@ def _server_block(listener: Listener, config: ProxyConfig) -> str:
     limits = (f"""
     client_max_body_size {config.public_max_body};
     client_body_buffer_size {config.public_max_body};
-    limit_req zone=public burst={config.public_burst} nodelay;""" if listener.public else "")
+    limit_req zone=public burst={config.public_burst} nodelay;
+    add_header Strict-Transport-Security $hsts always;""" if listener.public else "")
     return f"""server {{
     listen {listener.host}:{listener.port};{limits}
     location = {HEALTH_PATH} {{ access_log off; return 200 "ok\\n"; }}
@@ -136,7 +140,7 @@ def _server_block(listener: Listener, config: ProxyConfig) -> str:
         proxy_set_header Host $http_host;
         proxy_set_header Upgrade $http_upgrade;
         proxy_set_header Connection $connection_upgrade;
-        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-For $remote_addr;
         proxy_set_header X-Forwarded-Proto $scheme;
         proxy_set_header X-Conversation-Key $conversation_key;
         proxy_connect_timeout 2s;
@@ -201,6 +205,12 @@ http {{
     }}
     limit_req_zone $rate_key zone=public:10m rate={config.public_rate};
     limit_req_status 429;
+
+    # HSTS for requests that came over TLS (here, or at the TLS terminator in front); empty: not sent.
+    map "$scheme|$http_x_forwarded_proto" $hsts {{
+        "~https"  "max-age=63072000; includeSubDomains";
+        default   "";
+    }}
 
     # socket.io upgrades to WebSocket; other requests reuse kept-alive upstream connections.
     map $http_upgrade $connection_upgrade {{

@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 
 from bot.deploy.lock_store import redis_settings
 from bot.deploy.nginx import Listener, ProxyConfig, Upstream, proxy_service
-from bot.runner import BIN, VAR, Service, Stack
+from bot.runner import BIN, VAR, Service, Stack, cors_origins
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/ipt"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -71,6 +71,7 @@ class ProductionStack(Stack):
         env.setdefault("TF_INTRA_OP_PARALLELISM_THREADS", "1")
         env.setdefault("TF_INTER_OP_PARALLELISM_THREADS", "1")
         env.setdefault("SANIC_WORKERS", "1")
+        env.setdefault("IPT_ENV", "production")  # no API description on the web app
         return env
 
     def proxy_config(self) -> ProxyConfig:
@@ -97,7 +98,7 @@ class ProductionStack(Stack):
         services += [
             Service(f"rasa server {i + 1}", [
                 str(BIN / "rasa"), "run", "--model", self.model, "--enable-api",
-                "--auth-token", env["RASA_API_TOKEN"], "--cors", "*",
+                "--auth-token", env["RASA_API_TOKEN"], "--cors", *cors_origins(self.web_port, env),
                 "--interface", "127.0.0.1", "--port", str(port),
                 "--endpoints", ENDPOINTS, "--credentials", "credentials.yml",
             ], f"http://127.0.0.1:{port}/")
@@ -106,7 +107,8 @@ class ProductionStack(Stack):
         if self.with_web:
             services.append(Service("web app", [
                 str(BIN / "python"), "-m", "uvicorn", "bot.web.app:app", "--host", "127.0.0.1",
-                "--port", str(self.web_internal_port), "--proxy-headers", "--forwarded-allow-ips", "127.0.0.1",
+                "--port", str(self.web_internal_port),
+                "--no-proxy-headers",  # the app believes X-Forwarded-For from TRUSTED_PROXIES (nginx: 127.0.0.1) only
             ], f"http://127.0.0.1:{self.web_internal_port}/healthz"))
         services += self.extra_services
         services.append(proxy_service(self.proxy_config()))

@@ -5,25 +5,36 @@ Run with `uvicorn bot.web.app:app` (`make run` does). Health: GET /healthz.
 """
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import re
+import socket
 import threading
+import time
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from bot import logging_filter
 from bot.crisis import notifier
 from bot.handoff import escalation
 from bot.journey.circle import render_svg
 from bot.store.journey_repository import JourneyStore
+from bot.web.dashboard.routes import CSP as STAFF_CSP
 from bot.web.dashboard.routes import STATIC_DIR as STAFF_STATIC
 from bot.web.dashboard.routes import router as staff_dashboard
+from bot.web.dashboard.security import production
 from bot.web.staff_api import router as staff_api
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
@@ -50,7 +61,146 @@ async def lifespan(_app: FastAPI):
     yield
 
 
-app = FastAPI(title="IPT assistant", lifespan=lifespan, docs_url=None, redoc_url=None)
+# --- web hardening: who may call cross-origin, which proxy's forwarded headers count, headers on every answer ---
+
+API_DOCS = ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
+
+
+def allowed_origins() -> list[str]:
+    """`ALLOWED_ORIGINS`: comma-separated origins (https://clinic.example) whose pages may call the web app
+    from their own site. Default: none (same origin only). Never `*`."""
+    origins = [o.strip().rstrip("/") for o in os.environ.get("ALLOWED_ORIGINS", "").split(",") if o.strip()]
+    return [o for o in origins if o != "*"]
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def public_rasa_url() -> str:
+    """Where browsers reach the Rasa server (the widget's data-server)."""
+    return (os.environ.get("PUBLIC_RASA_URL") or os.environ.get("RASA_URL")
+            or f"http://localhost:{os.environ.get('RASA_PORT', '5005')}")
+
+
+def page_csp() -> str:
+    """The Content-Security-Policy of the demo page and every other non-staff answer: our own files only; the
+    widget may talk to the Rasa server (REST and socket.io) and show the journey pictures of PUBLIC_WEB_URL."""
+    rasa = _origin(public_rasa_url())
+    connect = ["'self'"] + ([rasa, rasa.replace("http", "ws", 1)] if rasa else [])
+    web = _origin(os.environ.get("PUBLIC_WEB_URL", ""))
+    images = ["'self'", "data:"] + ([web] if web else [])
+    return (f"default-src 'self'; script-src 'self'; style-src 'self'; img-src {' '.join(images)}; "
+            f"connect-src {' '.join(connect)}; font-src 'self'; object-src 'none'; base-uri 'none'; "
+            "form-action 'self'; frame-ancestors 'self'")
+
+
+class _ResolvedProxies:
+    """`TRUSTED_PROXIES`: comma-separated addresses, networks (10.0.0.0/8) or host names (the compose
+    service `proxy`) of the reverse proxy; default 127.0.0.1. Names are looked up again every 30 s."""
+
+    TTL = 30.0
+
+    def __init__(self) -> None:
+        self._cache: tuple[str, float, tuple[str, ...]] | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> tuple[str, ...]:
+        raw = os.environ.get("TRUSTED_PROXIES", "127.0.0.1")
+        now = time.monotonic()
+        with self._lock:
+            if self._cache and self._cache[0] == raw and now - self._cache[1] < self.TTL:
+                return self._cache[2]
+        hosts: list[str] = []
+        for entry in (e.strip() for e in raw.split(",")):
+            if not entry or entry == "*":  # "*" would trust a client's own X-Forwarded-For: never
+                continue
+            try:
+                hosts.append(str(ipaddress.ip_network(entry, strict=False)) if "/" in entry
+                             else str(ipaddress.ip_address(entry)))
+            except ValueError:
+                try:
+                    hosts.extend(sorted({info[4][0] for info in socket.getaddrinfo(entry, None)}))
+                except OSError:
+                    logger.warning("TRUSTED_PROXIES: %s does not resolve (yet)", entry)
+        resolved = tuple(hosts)
+        with self._lock:
+            self._cache = (raw, now, resolved)
+        return resolved
+
+
+trusted_proxies = _ResolvedProxies()
+
+
+@lru_cache(maxsize=8)
+def _proxy_layer(app: ASGIApp, hosts: tuple[str, ...]) -> ProxyHeadersMiddleware:
+    return ProxyHeadersMiddleware(app, trusted_hosts=list(hosts))
+
+
+@lru_cache(maxsize=8)
+def _cors_layer(app: ASGIApp, origins: tuple[str, ...]) -> CORSMiddleware:
+    return CORSMiddleware(app, allow_origins=list(origins), allow_credentials=False,
+                          allow_methods=["GET", "POST"], allow_headers=["Content-Type", "Authorization"], max_age=600)
+
+
+class WebHardening:
+    """Around the whole app (settings read per request, so tests and operators can change them):
+
+    1. The client address and scheme come from X-Forwarded-For / -Proto only when the direct peer is one of
+       TRUSTED_PROXIES (uvicorn runs with --no-proxy-headers; this is the one place that decides).
+    2. The API description (/openapi.json, /docs) is not served in production (IPT_ENV=production).
+    3. CORS from ALLOWED_ORIGINS for public routes, without credentials; never for /staff.
+    4. Every answer: X-Content-Type-Options nosniff, Referrer-Policy no-referrer and a
+       Content-Security-Policy (the route's own, else the staff or the page policy); every /staff answer
+       also Cache-Control: no-store and no framing.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        await _proxy_layer(self._inner, trusted_proxies())(scope, receive, send)
+
+    async def _inner(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        staff = path == "/staff" or path.startswith("/staff/")
+        if scope["type"] == "http" and production() and path in API_DOCS:
+            await self._send_headers(PlainTextResponse("Not found", status_code=404), staff)(scope, receive, send)
+            return
+        target: ASGIApp = self.app if staff else _cors_layer(self.app, tuple(allowed_origins()))
+        await target(scope, receive, self._send_headers(send, staff))
+
+    @staticmethod
+    def _send_headers(send: Send | ASGIApp, staff: bool):
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["Referrer-Policy"] = "no-referrer"
+                if "content-security-policy" not in headers:
+                    headers["Content-Security-Policy"] = STAFF_CSP if staff else page_csp()
+                if staff:
+                    headers["Cache-Control"] = "no-store"
+                    headers["X-Frame-Options"] = "DENY"
+            await send(message)
+
+        if isinstance(send, Response):  # an answer of our own: wrap its send
+            response = send
+
+            async def app(scope: Scope, receive: Receive, real_send: Send) -> None:
+                await response(scope, receive, WebHardening._send_headers(real_send, staff))
+
+            return app
+        return send_with_headers
+
+
+app = FastAPI(title="IPT assistant", lifespan=lifespan, docs_url=None, redoc_url=None,
+              openapi_url=None if production() else "/openapi.json")
+app.add_middleware(WebHardening)
 app.include_router(staff_api)
 app.include_router(staff_dashboard)
 app.mount("/staff/static", StaticFiles(directory=str(STAFF_STATIC)), name="staff-static")
@@ -65,9 +215,7 @@ def healthz() -> dict[str, str]:
 
 @app.get("/", response_class=HTMLResponse)
 def demo_page(request: Request):
-    rasa_url = (os.environ.get("PUBLIC_RASA_URL") or os.environ.get("RASA_URL")
-                or f"http://localhost:{os.environ.get('RASA_PORT', '5005')}")
-    return TEMPLATES.TemplateResponse(request, "index.html", {"rasa_url": rasa_url})
+    return TEMPLATES.TemplateResponse(request, "index.html", {"rasa_url": public_rasa_url()})
 
 
 def journey_store() -> JourneyStore:
