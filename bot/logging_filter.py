@@ -14,7 +14,8 @@ What is removed from a record's message (and from its traceback text):
   `"rasa_events"`), Python reprs (`'text': '...'`, `UserUttered(text: ..., ...)`,
   `SlotSet(key: name, value: ...)`), `key=value` pairs (`text=...`, `parse_data_text=...`) and
   Rasa's "Current slot values" lines;
-- a conversation id given as `sender_id` (or `sender`, `conversation_id`) is replaced by `conv-` and a
+- a conversation id given as `sender_id` (or `sender`, `conversation_id`, Rasa's "conversation ID '...'")
+  is replaced by `conv-` and a
   short keyed hash (bot.store.erasure.pseudonym), so one conversation's lines can still be followed;
 - anything left longer than MAX_CHARS is cut.
 
@@ -49,6 +50,7 @@ _REPR_FIELD = re.compile(r"\b(text|value|data|metadata): (.*?)(?=, [a-z_]+: |\)(
 _SLOT_LINE = re.compile(r"(\n\t[\w-]+: ).*")
 _QUOTED_MESSAGE = re.compile(r"\b((?:user )?(?:message|input|utterance|text)s? )(?![\"'][{\[])(" + _QUOTED + ")",
                              re.IGNORECASE)
+_NAMED_ID = re.compile(r"\b(conversation(?: id)?|sender(?:[ _]id)?|for id) (['\"])([^'\"]{1,300})\2", re.IGNORECASE)
 _DUMP_MARKERS = (("events", "sender_id"), ("events", "latest_message"), ("latest_message", "slots"),
                  ("tracker",))
 
@@ -135,6 +137,7 @@ def scrub(text: str) -> str:
     out = _KEY_EQUALS.sub(_key_equals, out)
     out = _SLOT_LINE.sub(lambda m: m.group(1) + REDACTED, out)
     out = _QUOTED_MESSAGE.sub(lambda m: m.group(1) + f"'{REDACTED}'", out)
+    out = _NAMED_ID.sub(lambda m: f"{m.group(1)} {m.group(2)}{_conversation(m.group(3))}{m.group(2)}", out)
     return _cap(out)
 
 

@@ -107,22 +107,27 @@ def erase_conversation(sender_id: str, url: Optional[str] = None, spool_path: Op
     """Remove or make anonymous everything stored about this conversation (see the module's text)."""
     alias = pseudonym(sender_id)
     result = Erased(alias)
+    quiet = {"synchronize_session": False}
     with session_scope(url) as session:
         if inspect(session.get_bind()).has_table("events"):
             from bot.store.staff_repository import EVENTS
 
-            result.add("events", session.execute(delete(EVENTS).where(EVENTS.c.sender_id == sender_id)).rowcount)
+            result.add("events", session.execute(
+                delete(EVENTS).where(EVENTS.c.sender_id == sender_id), execution_options=quiet).rowcount)
         journeys = select(Journey.id).where(Journey.sender_id == sender_id).scalar_subquery()
         result.add("journey_checkin", session.execute(
-            delete(JourneyCheckin).where(JourneyCheckin.journey_id.in_(journeys))).rowcount)
+            delete(JourneyCheckin).where(JourneyCheckin.journey_id.in_(journeys)), execution_options=quiet).rowcount)
         result.add("journey_person", session.execute(
-            delete(JourneyPerson).where(JourneyPerson.journey_id.in_(journeys))).rowcount)
-        result.add("journey", session.execute(delete(Journey).where(Journey.sender_id == sender_id)).rowcount)
-        result.add("staff_note", session.execute(delete(StaffNote).where(StaffNote.sender_id == sender_id)).rowcount)
+            delete(JourneyPerson).where(JourneyPerson.journey_id.in_(journeys)), execution_options=quiet).rowcount)
+        result.add("journey", session.execute(
+            delete(Journey).where(Journey.sender_id == sender_id), execution_options=quiet).rowcount)
+        result.add("staff_note", session.execute(
+            delete(StaffNote).where(StaffNote.sender_id == sender_id), execution_options=quiet).rowcount)
         result.add("review_flag", session.execute(
-            delete(ReviewFlag).where(ReviewFlag.sender_id == sender_id)).rowcount)
+            delete(ReviewFlag).where(ReviewFlag.sender_id == sender_id), execution_options=quiet).rowcount)
         result.add("conversation", session.execute(
-            delete(ConversationSummary).where(ConversationSummary.sender_id == sender_id)).rowcount)
+            delete(ConversationSummary).where(ConversationSummary.sender_id == sender_id),
+            execution_options=quiet).rowcount)
         handoffs = session.execute(select(Handoff).where(Handoff.sender_id == sender_id)).scalars().all()
         now = utcnow()
         for row in handoffs:
@@ -131,7 +136,8 @@ def erase_conversation(sender_id: str, url: Optional[str] = None, spool_path: Op
             row.sender_id, row.message, row.person_id = alias, REMOVED, None
         result.add("handoff", len(handoffs))
         session.flush()
-        result.add("person", session.execute(delete(Person).where(Person.sender_id == sender_id)).rowcount)
+        result.add("person", session.execute(
+            delete(Person).where(Person.sender_id == sender_id), execution_options=quiet).rowcount)
         if handoffs:
             ids = [row.id for row in handoffs]
             for item in session.execute(select(OutboxMessage).where(OutboxMessage.handoff_id.in_(ids))).scalars():
@@ -141,8 +147,8 @@ def erase_conversation(sender_id: str, url: Optional[str] = None, spool_path: Op
                     item.last_error = item.last_error.replace(sender_id, alias)
                 result.add("outbox", 1)
         result.add("staff_audit", session.execute(
-            update(AuditEntry).where(AuditEntry.target == sender_id).values(target=alias)
-            .execution_options(synchronize_session=False)).rowcount)
+            update(AuditEntry).where(AuditEntry.target == sender_id).values(target=alias),
+            execution_options=quiet).rowcount)
     result.add("spool", _erase_from_spool(sender_id, alias, spool_path))
     return result
 

@@ -4,8 +4,8 @@ endpoints.yml names `bot.store.tracker_store.AppTrackerStore`: it reads `DATABAS
 database as the app tables) instead of Rasa's host/port/db settings. Erasing happens here, in the
 Rasa server, because the tracker is saved after the turn's actions (rows deleted by the action
 server would be written straight back), and so it needs no action server. When a turn sent
-`utter_data_deleted` (the rules send it once the person confirmed), the person's app rows and
-every stored event of the conversation are removed, and nothing of that turn is kept.
+`utter_data_deleted` (the rules send it once the person confirmed), everything stored about the
+conversation is removed or made anonymous (bot/store/erasure.py), and nothing of that turn is kept.
 
 Creating the store also installs the log filter (bot/logging_filter.py) in the Rasa server.
 """
@@ -24,7 +24,7 @@ from sqlalchemy.orm import sessionmaker
 
 from bot import logging_filter
 from bot.store.db import database_url
-from bot.store.repository import AppStore
+from bot.store.erasure import erase_conversation
 from bot.store.turn_status import note_store_failure
 
 logger = logging.getLogger(__name__)
@@ -77,8 +77,7 @@ class AppTrackerStore(SQLTrackerStore):
     async def save(self, tracker: DialogueStateTracker) -> None:
         try:
             if self._erase_requested(tracker):
-                AppStore(self.app_url).delete_person_data(tracker.sender_id)
-                self.erase(tracker.sender_id)
+                erase_conversation(tracker.sender_id, self.app_url)
                 logger.info("Erased a person's data and conversation at their request.")
                 return
             await super().save(tracker)

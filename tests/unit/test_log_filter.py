@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import subprocess
 import sys
 
@@ -66,6 +67,15 @@ def test_message_text_is_redacted_at_every_level(captured, level):
     assert "Marisol" not in out and "never calls" not in out
     assert out.count("[redacted]") >= 6
     assert "Received user message '[redacted]' with intent" in out  # the rest stays useful
+
+
+def test_conversation_ids_in_rasa_lines_become_a_keyed_hash(captured):
+    logging.getLogger("rasa.core.tracker_store").debug("Could not find tracker for conversation ID '%s'.", SENDER)
+    logging.getLogger("rasa.core.tracker_store").debug("Tracker with sender_id '%s' stored to database", SENDER)
+    logging.getLogger("rasa.core.lock_store").debug("Acquired lock for conversation '%s'.", SENDER)
+    out = captured.getvalue()
+    assert SENDER not in out and "5557654321" not in out
+    assert out.count("'conv-") == 3 and len(set(re.findall(r"conv-[0-9a-f]+", out))) == 1
 
 
 def test_structlog_lines_of_rasa_are_cleaned(captured):

@@ -1,11 +1,13 @@
 """Exports of conversations as JSON and CSV, with optional redaction of names and contact details.
 
 Redaction is pattern-based and has limits (README, "Staff dashboard"): it removes e-mail addresses,
-phone numbers, web addresses, @handles, street addresses with a number, the person's stored display
-name, and capitalised names after "my name is", "I'm", "call me" or a relationship word ("my sister
-Ana"). It cannot find a name written in lower case or without such a cue, nor details in other
-languages. The conversation id is replaced by a stable pseudonym, because on phone-based channels
-it is the phone number.
+phone numbers (but not the crisis lines' and emergency numbers of bot/crisis/resources.yml, which the
+assistant itself sent), web addresses, @handles, street addresses with a number, every name the person
+gave (their own name and the people of their journey, in any case, from the person and journey tables),
+and capitalised names after "my name is", "I'm", "call me" or a relationship word ("my sister Ana").
+It applies to staff notes as to messages. It cannot find a name the person never gave to the journey
+written in lower case or without such a cue, nor details in other languages. The conversation id is
+replaced by a stable pseudonym, because on phone-based channels it is the phone number.
 """
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ import hashlib
 import io
 import re
 from datetime import datetime, timezone
-from typing import Any
+from functools import lru_cache
+from typing import Any, Iterable, Optional
 
 REDACTED = "[redacted]"
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -37,20 +40,81 @@ def _name_sub(match: re.Match) -> str:
     return match.group(1) + REDACTED
 
 
+@lru_cache(maxsize=1)
+def crisis_numbers() -> frozenset[str]:
+    """The digits of every crisis line, text line and emergency number the assistant gives out."""
+    from bot.crisis.resources import all_locales
+
+    found: set[str] = set()
+
+    def walk(value: Any, key: str = "") -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, str(k))
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, key)
+        elif key in ("phone", "sms", "emergency") and value is not None:
+            for part in re.split(r"\bor\b|/|,", str(value)):
+                digits = re.sub(r"\D", "", part)
+                if digits:
+                    found.add(digits)
+
+    walk(all_locales())
+    return frozenset(found)
+
+
+def _phone_sub(match: re.Match) -> str:
+    digits = re.sub(r"\D", "", match.group(0))
+    for known in crisis_numbers():
+        if digits == known or (len(digits) >= 7 and known.endswith(digits)):
+            return match.group(0)  # a crisis line the assistant gave: the reader needs it as it was
+    return REDACTED
+
+
+def name_patterns(names: Iterable[str | None]) -> list[str]:
+    """The names to redact: each as given, and each capitalised part of three letters or more."""
+    found: list[str] = []
+    for name in names:
+        name = (name or "").strip()
+        if len(name) < 2:
+            continue
+        found.append(name)
+        found += [part for part in re.split(r"[\s,]+", name) if len(part) >= 3 and part[:1].isupper()]
+    return sorted(dict.fromkeys(found), key=len, reverse=True)  # longest first: "Ana Lopez" before "Ana"
+
+
+def person_names(sender_id: str, url: Optional[str] = None) -> list[str]:
+    """Every name the person gave: their own (person and journey tables) and the people of their journey."""
+    from sqlalchemy import select
+
+    from bot.store.db import session_scope
+    from bot.store.journey_repository import JourneyStore
+    from bot.store.models import Person
+
+    state = JourneyStore(url).load(sender_id)
+    names = [state.display_name] + [p.name for p in state.people]
+    draft_name = (state.draft or {}).get("name") if isinstance(state.draft, dict) else None
+    if isinstance(draft_name, str):
+        names.append(draft_name)  # someone being added right now
+    with session_scope(url) as session:
+        names += list(session.execute(select(Person.display_name).where(Person.sender_id == sender_id)).scalars())
+    return [n for n in dict.fromkeys(names) if n]
+
+
 def redact(text: str | None, names: list[str] | None = None) -> str:
     if not text:
         return text or ""
     out = EMAIL.sub(REDACTED, text)
     out = URL.sub(REDACTED, out)
-    out = PHONE.sub(REDACTED, out)
+    out = PHONE.sub(_phone_sub, out)
     out = HANDLE.sub(REDACTED, out)
     out = STREET.sub(REDACTED, out)
     for cue in NAME_CUES:
         # The cue words match in any case; the name must start with a capital letter.
         out = cue.sub(_name_sub, out)
-    for name in names or []:
-        if name and len(name) > 1:
-            out = re.sub(rf"\b{re.escape(name)}\b", REDACTED, out, flags=re.IGNORECASE)
+    for name in name_patterns(names or []):
+        out = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", REDACTED, out, flags=re.IGNORECASE)
     return out
 
 
@@ -68,8 +132,13 @@ def iso(timestamp: float | datetime | None) -> str | None:
 
 
 def conversation_document(summary: dict[str, Any], transcript: list[dict[str, Any]],
-                          notes: list[dict[str, Any]], redacted: bool) -> dict[str, Any]:
-    names = [summary.get("display_name")] if summary.get("display_name") else []
+                          notes: list[dict[str, Any]], redacted: bool, names: Optional[list[str]] = None,
+                          url: Optional[str] = None) -> dict[str, Any]:
+    """One conversation for export. Redacted: the names the person gave (`names`, else read from the
+    database at `url`, default DATABASE_URL) and contact details go from messages and staff notes."""
+    if redacted and names is None:
+        names = person_names(summary["sender_id"], url)
+    names = list(names or []) + ([summary["display_name"]] if summary.get("display_name") else [])
     clean = (lambda t: redact(t, names)) if redacted else (lambda t: t)
     return {
         "conversation": pseudonym(summary["sender_id"]) if redacted else summary["sender_id"],
