@@ -129,12 +129,43 @@ def clean_text(text: str, limit: int = MAX_TEXT) -> str:
     return text[: limit - 1].rstrip() + "…" if len(text) > limit else text
 
 
+# "Margaret is fine, or Maggie", "Jo will do": the first name given; "Joan next door", "Dave from work": the name
+# without where they are from; "the woman at the corner shop I suppose. Mrs Khan": the name after the description.
+_NAME_IS_FINE = re.compile(r"^(.+?)\s+(?:(?:is|'s|would be)\s+(?:fine|good|ok|okay|great|best|grand|perfect)|will do|"
+                           r"would do|works|please|pls|thanks|thank you)\b.*$", re.IGNORECASE)
+_NAME_OR_OTHER = re.compile(r"^([^,]+?)\s*(?:,?\s+or\s+(?:just\s+)?|,\s*(?:but|though|although)\s+)\S+.*$",
+                            re.IGNORECASE)
+_WHERE_FROM = re.compile(r"\s+(?:next door|across the (?:road|street|hall)|over the road|down the (?:road|street|hall)|"
+                         r"upstairs|downstairs|(?:from|at|in|on) (?:the )?(?:work|church|school|uni|college|the shop|"
+                         r"the gym|the pub|number \d+|\w+ street))\b.*$", re.IGNORECASE)
+_TITLED_NAME = re.compile(r"^(?:(?:mr|mrs|ms|miss|dr|father|sister|auntie|aunt|uncle)\.?\s+)?[A-Z][\w'-]*"
+                          r"(?:\s+[A-Z][\w'-]*)?$")
+
+
+def _name_part(text: str) -> str:
+    """The name in a longer answer: after a description in an earlier sentence, before "is fine" / "or ..." /
+    where they live or work. Unchanged when nothing of that shape is there."""
+    parts = re.split(r"(?<!\bmr)(?<!\bmrs)(?<!\bms)(?<!\bdr)(?<!\bst)[.!?;]\s+", text, flags=re.IGNORECASE)
+    sentences = [part.strip(" .!?,;:\"") for part in parts if part.strip(" .!?,;:\"")]
+    if len(sentences) > 1 and _TITLED_NAME.match(sentences[-1]) and not _TITLED_NAME.match(sentences[0]):
+        return sentences[-1]
+    text = sentences[0] if sentences else text
+    for pattern in (_NAME_IS_FINE, _NAME_OR_OTHER):
+        match = pattern.match(text)
+        if match and len(match.group(1).split()) <= 3:
+            text = match.group(1)
+    short = _WHERE_FROM.sub("", text).strip(" .!?,;:\"")
+    return short if short and len(short.split()) <= 2 and short.split()[0].lower() not in ("the", "a", "an") else text
+
+
 def clean_name(text: str) -> str:
     """A name or nickname: the first line, trimmed to 40 characters, lead-ins and fillers removed;
-    a relation names the person ("my mom i guess" -> "your mom", "my sister jo" -> "jo")."""
+    a relation names the person ("my mom i guess" -> "your mom", "my sister jo" -> "jo"); the name alone
+    in a longer answer ("Margaret is fine, or Maggie" -> "Margaret", "Joan next door" -> "Joan")."""
     text = clean_text((text or "").splitlines()[0] if text and text.strip() else "", MAX_NAME + 40)
     text = re.sub(r"^(?:(?:my|his|her) name is|i'm|i am|call me|it's|its|it is|this is)\s+", "", text,
                   flags=re.IGNORECASE).strip(" .!,")
+    text = _name_part(text)
     stripped = _NAME_FILLER_END.sub("", _NAME_FILLER_START.sub("", text)).strip(" .!?,;:\"")
     text = stripped or text
     relation, rest = _relation_and_rest(text)
@@ -163,7 +194,7 @@ def _relation_and_rest(text: str) -> tuple[Optional[str], str]:
         rest = text[len(text) - len(match.group(2)):] if match.group(2) else ""
         rest = rest.strip(" .!?,;:()\"")
         return match.group(1), rest if rest and len(rest.split()) <= 2 and not _NOT_A_NAME.search(rest) else ""
-    match = re.match(rf"^(.+?)[\s,(-]+(?:my|our)\s+({_RELATIONS})\)?$", lowered)
+    match = re.match(rf"^(.+?)(?:\s+(?:is|was))?[\s,(-]+(?:my|our)\s+({_RELATIONS})\)?$", lowered)
     if match:
         return match.group(2), text[: len(match.group(1))].strip(" .!?,;:()\"")
     return None, text

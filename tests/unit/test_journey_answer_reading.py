@@ -47,6 +47,19 @@ def test_fillers_and_relations_around_names(text, name, relation):
     assert answers.relation_of(text) == relation
 
 
+@pytest.mark.parametrize("text, name", [
+    ("Margaret is fine, or Maggie", "Margaret"), ("Joan next door", "Joan"), ("Dave from work", "Dave"),
+    ("the woman at the corner shop I suppose. Mrs Khan", "Mrs Khan"), ("Jo will do", "Jo"),
+    ("Sarah or Sal", "Sarah"), ("Maggie please", "Maggie"), ("Ana, but everyone calls me Annie", "Ana"),
+    ("Mr. Patel", "Mr. Patel"), ("Tom is my brother", "Tom"), ("Jess. We have been together 6 years", "Jess"),
+    ("the lady upstairs", "the lady upstairs"), ("Mary Ann", "Mary Ann"),
+])
+def test_the_name_alone_in_a_longer_answer(text, name):
+    """The corpus's Margaret, Pat and others: a name with "is fine", "or ...", where they live, or after a
+    description was stored whole."""
+    assert answers.clean_name(text) == name
+
+
 @pytest.mark.parametrize("text", ["no one", "nobody", "Nobody really", "idk", "dunno", "nah thats it",
                                   "that's everyone", "nothing really", "skip", "not sure"])
 def test_no_answer_words_are_read_as_such(text):
