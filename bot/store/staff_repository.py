@@ -9,7 +9,7 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Optional
 
 from sqlalchemy import (
@@ -46,6 +46,16 @@ MESSAGE_TYPES = ("user", "bot")
 SEARCH_TEXT_LIMIT = 100_000
 RECONCILE_EVERY = 30.0  # seconds
 PAGE_SIZE = 50
+
+
+# Plain-language names of the hand-off categories (bot/crisis/lexicon.yml) for staff pages and alerts.
+CATEGORY_LABELS = {"suicide": "Suicide", "self_harm": "Self-harm", "overdose": "Overdose",
+                   "harm_to_others": "Harm to others", "abuse": "Abuse", "possible": "Possible risk",
+                   "unspecified": "Not specified"}
+
+
+def category_label(category: str | None) -> str:
+    return CATEGORY_LABELS.get(category or "unspecified") or (category or "").replace("_", " ").capitalize()
 
 
 def token_hash(token: str) -> str:
@@ -449,7 +459,8 @@ class StaffStore:
                                           .where(c.has_crisis.is_(True))).scalar_one(),
                 "follow_up": session.execute(select(func.count()).select_from(c)
                                              .where(c.review_status == "follow_up")).scalar_one(),
-                "open_handoffs": session.execute(select(func.count()).select_from(Handoff)
+                # conversations with an open hand-off: the queue's one row per conversation counts the same
+                "open_handoffs": session.execute(select(func.count(Handoff.sender_id.distinct()))
                                                  .where(Handoff.status.in_(OPEN_HANDOFF))).scalar_one(),
             }
             channels = [ch for ch in session.execute(select(c.channel).distinct().where(c.channel.isnot(None))
@@ -534,30 +545,115 @@ class StaffStore:
         return AppStore(self.url).review_flags(sender_id, open_only=False)
 
     def queue_status(self) -> dict[str, Any]:
-        """The queue's state for the badge and live updates: a version that changes whenever the
-        queue's rows would, the waiting and open counts, and the alert keys (`h<id>` for a waiting
-        hand-off, `e<id>` for an escalated open one) for the page to alert on the new ones."""
-        queue = self.handoff_queue()
-        key = json.dumps([(h["id"], h["status"], bool(h.get("escalated_at")), h.get("taken_by")) for h in queue])
-        open_rows = [h for h in queue if h["status"] in OPEN_HANDOFF]
-        alerts = [f"h{h['id']}" for h in open_rows if h["status"] == "requested"]
-        alerts += [f"e{h['id']}" for h in open_rows if h.get("escalated_at")]
-        return {"version": hashlib.sha256(key.encode()).hexdigest()[:16],
-                "waiting": sum(1 for h in open_rows if h["status"] == "requested"),
-                "open": len(open_rows), "alerts": alerts}
+        """The queue's state for the badge and live updates, from the same rows as the queue page
+        (`triage_queue`): a version that changes whenever a row would, the waiting and open counts, and
+        the alerts (`h<id>` for a waiting hand-off, `e<id>` for an escalated one) for the page to sound
+        on new ones."""
+        queue = self.triage_queue()
+        alerts = [{"key": f"h{h['id']}", "kind": "handoff", "category": h["category_label"]}
+                  for h in queue["rows"] if h["status"] == "requested"]
+        alerts += [{"key": f"e{h['id']}", "kind": "escalation", "category": h["category_label"]}
+                   for h in queue["rows"] if h["open"] and h["escalated_at"]]
+        return {"version": queue["version"], "waiting": queue["waiting"], "open": queue["open"], "alerts": alerts}
 
-    def handoff_queue(self, include_closed: int = 20) -> list[dict[str, Any]]:
-        """Open hand-offs (oldest first: they waited longest), then the most recently closed."""
+    def triage_queue(self, category: str = "", status: str = "", closed_limit: int = 20) -> dict[str, Any]:
+        """The hand-off queue for triage: one row per conversation (its latest open hand-off, waiting since
+        its earliest open one; or, for the `closed_limit` most recently ended conversations, their latest),
+        waiting ones first, then by tier (clear risk, possible risk, the person's request), then the longest
+        wait first.
+
+        `status` filters: waiting, taken, open, closed ("" = open and recently ended); `category` a
+        category code. `waiting` and `open` count the whole queue (not the filter): the badge, the page
+        and the version all come from these rows, so their counts agree.
+        """
         with session_scope(self.url) as session:
             open_rows = session.execute(select(Handoff).where(Handoff.status.in_(OPEN_HANDOFF))
-                                        .order_by(Handoff.created_at, Handoff.id)).scalars().all()
-            closed = session.execute(select(Handoff).where(~Handoff.status.in_(OPEN_HANDOFF))
-                                     .order_by(Handoff.id.desc()).limit(include_closed)).scalars().all()
-            return [{"id": h.id, "sender_id": h.sender_id, "channel": h.channel, "category": h.category,
-                     "status": h.status, "created_at": _aware(h.created_at), "taken_by": h.taken_by,
-                     "taken_at": h.taken_at, "closed_at": h.closed_at, "message": h.message,
-                     "escalated_at": h.escalated_at}
-                    for h in list(open_rows) + list(closed)]
+                                        .order_by(Handoff.created_at.desc(), Handoff.id.desc())).scalars().all()
+            closed_rows = session.execute(select(Handoff).where(~Handoff.status.in_(OPEN_HANDOFF))
+                                          .order_by(Handoff.id.desc()).limit(closed_limit * 10)).scalars().all()
+            latest: dict[str, Handoff] = {}
+            since: dict[str, datetime] = {}  # a conversation waits since its earliest open hand-off
+            for h in open_rows:  # newest first: the first one seen is the conversation's latest open one
+                latest.setdefault(h.sender_id, h)
+                since[h.sender_id] = _aware(h.created_at)
+            ended = 0
+            for h in closed_rows:
+                if h.sender_id not in latest and ended < closed_limit:
+                    latest[h.sender_id] = h
+                    ended += 1
+            rows = [_triage_row(h) for h in latest.values()]
+        now = datetime.now(timezone.utc)
+        for row in rows:
+            row["waiting_since"] = since.get(row["sender_id"], row["created_at"]) if row["open"] else None
+            row["waited_seconds"] = (now - row["waiting_since"]).total_seconds() if row["open"] else None
+        rows.sort(key=_queue_order)
+        key = json.dumps([(r["id"], r["status"], bool(r["escalated_at"]), r["taken_by"], r["priority"], r["tier"],
+                           r["category"]) for r in rows])
+        shown = [r for r in rows if (not category or r["category"] == category) and _status_matches(r, status)]
+        return {"rows": shown, "version": hashlib.sha256(key.encode()).hexdigest()[:16],
+                "waiting": sum(1 for r in rows if r["status"] == "requested"),
+                "open": sum(1 for r in rows if r["open"]), "total": len(rows)}
+
+    def handoff_queue(self, include_closed: int = 20) -> list[dict[str, Any]]:
+        """The queue's rows (see `triage_queue`)."""
+        return self.triage_queue(closed_limit=include_closed)["rows"]
+
+
+TIERS = ("clear", "possible", "request")
+TIER_LABELS = {"clear": "Clear risk", "possible": "Possible risk", "request": "Asked for a person"}
+REQUEST_CATEGORIES = ("request", "requested", "human")
+# How actions/crisis.py marks a hand-off that came from a question rather than the person's own words.
+POSSIBLE_PREFIXES = ("Safety question (", "PHQ-9 item 9 (")
+EXCERPT_CHARS = 120
+
+
+def _tier(h: Handoff) -> str:
+    if h.category in REQUEST_CATEGORIES:
+        return "request"
+    if h.category == "possible" or (h.message or "").startswith(POSSIBLE_PREFIXES):
+        return "possible"
+    return "clear"
+
+
+def excerpt(message: str | None, limit: int = EXCERPT_CHARS) -> str:
+    """The triggering message (the first of a hand-off's messages), on one line, cut at `limit` characters."""
+    first = " ".join((message or "").split("\n---\n")[0].split())
+    return first if len(first) <= limit else first[:limit - 1].rstrip() + "…"
+
+
+def _triage_row(h: Handoff) -> dict[str, Any]:
+    from bot.handoff import staffing
+
+    created = _aware(h.created_at)
+    tier = _tier(h)
+    try:
+        on_duty = staffing.is_open(created)
+    except ValueError:  # a malformed CLINIC_HOURS stops start-up elsewhere; here it only means "unknown"
+        on_duty = None
+    return {"id": h.id, "sender_id": h.sender_id, "channel": h.channel, "locale": h.locale, "category": h.category,
+            "category_label": category_label(h.category), "tier": tier, "tier_label": TIER_LABELS[tier],
+            "status": h.status, "open": h.status in OPEN_HANDOFF, "created_at": created, "taken_by": h.taken_by,
+            "taken_at": h.taken_at, "closed_at": h.closed_at, "message": h.message, "excerpt": excerpt(h.message),
+            "escalated_at": h.escalated_at, "priority": h.priority or 1, "person_safe_at": h.person_safe_at,
+            "on_duty": on_duty}
+
+
+def _queue_order(row: dict[str, Any]) -> tuple:
+    """Open before ended; waiting before taken; clear risk, possible risk, request; longest wait first.
+    Ended ones: most recent first."""
+    if row["open"]:
+        return 0, row["status"] != "requested", TIERS.index(row["tier"]), row["waiting_since"].timestamp()
+    return 1, False, 0, -row["id"]
+
+
+def _status_matches(row: dict[str, Any], status: str) -> bool:
+    if status == "waiting":
+        return row["status"] == "requested"
+    if status in ("taken", "closed"):
+        return row["status"] == status
+    if status == "open":
+        return row["open"]
+    return True
 
 
 def _aware(value: datetime) -> datetime:

@@ -1,17 +1,30 @@
-"""The live dashboard in Chromium against the running assistant: a person's new message (sent through
+"""The live dashboard in Chromium: against the running assistant, a person's new message (sent through
 REST) appears on an open conversation page within 2 s, without a reload, with the reader's focus,
-typing and scroll position left alone."""
+typing and scroll position left alone; against the web app alone, a new crisis hand-off raises the
+alerts (sound, desktop notification, title count, highlighted row) and keyboard focus stays put."""
 from __future__ import annotations
 
+import re
+import threading
 import time
 import uuid
+from datetime import datetime, timezone
 
 import pytest
+import uvicorn
 from playwright.sync_api import expect
 
+from bot.crisis.handoff import HandoffRequest
+from bot.store.db import session_scope
+from bot.store.models import Handoff
+from bot.store.repository import AppStore
 from bot.store.staff_repository import StaffStore
+from bot.web.app import app
+from bot.web.dashboard import security
 from bot.web.dashboard.security import hash_password
+from tests.browser.conftest import SCREENSHOTS
 from tests.browser.test_dashboard import PASSWORD, sign_in
+from tests.conftest import free_port, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -49,3 +62,77 @@ def test_a_new_message_appears_on_the_open_conversation_page_within_2_seconds(as
     assert page.evaluate("window.scrollY") == scrolled
     expect(page.locator("#live-status")).to_have_text("New message from the person.")
     screenshot("staff-conversation-live")
+
+
+# --- alerts: the web app alone on its own database (hand-offs recorded as the action server does) ---
+
+
+@pytest.fixture
+def web(sqlite_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("STAFF_SESSION_SECRET", "secret-for-browser-tests")
+    monkeypatch.setenv("NOTIFIER_ENABLED", "false")
+    security._secret.cache_clear()
+    security.login_limiter.reset()
+    StaffStore().create_user("kim@clinic.test", "Kim from the clinic", "clinician", hash_password(PASSWORD))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    assert wait_for(lambda: server.started, 10)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(5)
+
+
+def crisis(sender: str, category: str = "suicide", text: str = "i want to end it tonight") -> int:
+    return AppStore().open_handoff(HandoffRequest("socketio", sender, category, "US", text), [])
+
+
+def test_a_new_crisis_sounds_notifies_counts_in_the_title_and_keeps_focus(web, browser):
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    context.grant_permissions(["notifications"], origin=web)
+    page = context.new_page()
+    try:
+        crisis("first-person", "suicide", "Safety question (thoughts of ending their life or hurting themselves), "
+                                          "answered: yes")  # possible risk
+        sign_in(page, web, "kim@clinic.test")
+        page.goto(web + "/staff/handoffs")
+        expect(page).to_have_title(re.compile(r"^\(1\) Hand-offs"))
+        assert page.evaluate("window.staffAlerts.beeps") == 0  # what was there before does not sound
+        take = page.get_by_role("button", name="Take over")
+        take.focus()
+        focused_form = page.evaluate("document.activeElement.form.getAttribute('action')")
+
+        new_id = crisis("second-person", "overdose", "I took all my pills " * 10)
+        row = page.locator(f'#queue tr[data-handoff="{new_id}"]')
+        expect(row).to_have_class(re.compile(r"\bis-new\b"), timeout=4000)
+        expect(row.locator(".new-tag")).to_be_visible()
+        assert page.locator("#queue tr.is-new").count() == 1 and page.locator(".new-tag:visible").count() == 1
+        expect(page).to_have_title(re.compile(r"^\(2\) Hand-offs"))
+        expect(page.locator("#alert-status")).to_have_text("New crisis hand-off waiting.")
+        assert page.evaluate("window.staffAlerts.beeps") == 1
+        assert page.evaluate("window.staffAlerts.notifications") == 1
+        assert row.locator("td").first.inner_text().startswith("Clear risk")
+        # clear risk goes above the possible risk that has waited longer
+        assert page.locator("#queue tbody tr").first.get_attribute("data-handoff") == str(new_id)
+        assert page.evaluate("document.activeElement.form && document.activeElement.form.getAttribute('action')") \
+            == focused_form  # keyboard focus stayed on the same button, though the table was replaced
+        page.screenshot(path=str(SCREENSHOTS / "staff-handoffs-alert.png"), full_page=True)
+
+        page.get_by_role("button", name="Mute alerts").click()
+        page.reload()
+        expect(page.get_by_role("button", name="Alerts muted")).to_have_attribute("aria-pressed", "true")
+        with session_scope() as session:
+            session.get(Handoff, new_id).escalated_at = datetime.now(timezone.utc)
+        expect(page.locator("#alert-status")).to_have_text("A hand-off was not taken in time.", timeout=4000)
+        assert page.evaluate("window.staffAlerts.beeps") == 0 and page.evaluate("window.staffAlerts.alerts") == 1
+    finally:
+        context.close()
+
+
+def test_desktop_alerts_are_asked_for_only_from_a_button(web, page):
+    sign_in(page, web, "kim@clinic.test")
+    page.goto(web + "/staff/handoffs")
+    assert page.evaluate("Notification.permission") == "default"  # nothing asked on load
+    expect(page.get_by_role("button", name="Turn on desktop alerts")).to_be_visible()

@@ -21,13 +21,14 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import IntegrityError
 
 from bot.crisis.rasa_client import RasaClient
+from bot.handoff import staffing
 from bot.journey import problem_areas
 from bot.journey.circle import describe
 from bot.journey.state import PersonEntry
 from bot.store.journey_repository import JourneyStore
 from bot.store.repository import AppStore
 from bot.store.staff_models import REVIEW_STATUSES, ROLES
-from bot.store.staff_repository import ConversationFilter, StaffStore
+from bot.store.staff_repository import CATEGORY_LABELS, ConversationFilter, StaffStore, category_label
 from bot.web import staff_api
 from bot.web.dashboard import export, security
 from bot.web.dashboard.auth import Staff, client_ip, require, session_staff
@@ -73,7 +74,7 @@ def _epoch(value: datetime | None) -> float:
     return value.timestamp() if value else 0.0
 
 
-templates.env.filters.update(ts=_ts, waited=_waited, epoch=_epoch)
+templates.env.filters.update(ts=_ts, waited=_waited, epoch=_epoch, category=category_label)
 templates.env.globals.update(review_labels=REVIEW_LABELS, roles=ROLES, phase_labels=PHASE_LABELS,
                              area_labels=problem_areas.LABELS)
 
@@ -311,13 +312,29 @@ def _q(sender_id: str) -> str:
 # --- hand-offs ------------------------------------------------------------------------------
 
 
+QUEUE_STATUSES = {"": "Open and recently ended", "open": "Open", "waiting": "Waiting", "taken": "Taken",
+                  "closed": "Ended"}
+
+
+def _on_duty_now() -> Optional[bool]:
+    try:
+        return staffing.is_open()
+    except ValueError:
+        return None
+
+
 @router.get("/handoffs", response_class=HTMLResponse)
-def handoffs(request: Request, fragment: str = "", staff: Staff = Depends(require("view")),
+def handoffs(request: Request, fragment: str = "", category: str = Query("", max_length=32),
+             status: str = Query("", max_length=16), staff: Staff = Depends(require("view")),
              store: StaffStore = Depends(staff_store)):
-    queue = store.handoff_queue()
-    status = store.queue_status()
+    category = category if category in CATEGORY_LABELS else ""
+    status = status if status in QUEUE_STATUSES else ""
+    queue = store.triage_queue(category=category, status=status)
     name = "handoff_table.html" if fragment == "1" else "handoffs.html"
-    return render(request, name, staff, queue=queue, version=status["version"], open_count=status["open"])
+    return render(request, name, staff, queue=queue["rows"], version=queue["version"], open_count=queue["open"],
+                  waiting_count=queue["waiting"], category=category, status=status, queue_statuses=QUEUE_STATUSES,
+                  category_labels=CATEGORY_LABELS, on_duty=_on_duty_now(),
+                  fragment_query=urlencode({"fragment": "1", "category": category, "status": status}))
 
 
 @router.get("/handoffs/poll")
