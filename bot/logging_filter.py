@@ -148,12 +148,19 @@ def _cap(text: str) -> str:
 
 
 def clean_record(record: logging.LogRecord) -> logging.LogRecord:
-    """Format the record's message now, clean it, and keep the cleaned text only (no args left)."""
+    """Format the record's message now and clean it. A record with nothing to clean is left as it was
+    (formatters such as uvicorn's access log read `args`); otherwise only the cleaned text is kept,
+    except that an access-log record keeps its arguments, each cleaned."""
     try:
         message = record.getMessage()
     except Exception:  # noqa: BLE001 - a broken format string: keep only the template
         message, record.args = str(record.msg), None
-    record.msg, record.args = scrub(message), None
+    cleaned = scrub(message)
+    if cleaned != message:
+        if record.name.endswith(".access") and isinstance(record.args, tuple):
+            record.args = tuple(scrub(a) if isinstance(a, str) else a for a in record.args)
+        else:
+            record.msg, record.args = cleaned, None
     if record.exc_info and record.exc_info[0] is not None:
         text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
         record.exc_text = scrub(text)

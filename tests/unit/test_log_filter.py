@@ -105,6 +105,24 @@ def test_tracebacks_lose_the_words_in_exception_messages(captured):
     assert "Marisol" not in out
 
 
+def test_uvicorns_access_log_still_formats(captured):
+    from uvicorn.logging import AccessFormatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s', use_colors=False))
+    access = logging.getLogger("uvicorn.access")
+    access.addHandler(handler)
+    try:
+        access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", "/healthz", "1.1", 200)
+        access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", f"/x?sender={SENDER}&a=1", "1.1", 200)
+    finally:
+        access.removeHandler(handler)
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == '127.0.0.1:5000 - "GET /healthz HTTP/1.1" 200 OK'
+    assert lines[1].startswith('127.0.0.1:5000 - "GET /x?sender=conv-') and SENDER not in lines[1]
+
+
 def test_long_records_are_cut(captured):
     logging.getLogger("rasa").warning("x" * 10_000)
     line = captured.getvalue()
