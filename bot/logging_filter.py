@@ -51,6 +51,7 @@ _SLOT_LINE = re.compile(r"(\n\t[\w-]+: ).*")
 _QUOTED_MESSAGE = re.compile(r"\b((?:user )?(?:message|input|utterance|text)s? )(?![\"'][{\[])(" + _QUOTED + ")",
                              re.IGNORECASE)
 _NAMED_ID = re.compile(r"\b(conversation(?: id)?|sender(?:[ _]id)?|for id) (['\"])([^'\"]{1,300})\2", re.IGNORECASE)
+_BARE_ID = re.compile(r"\b(conversation|sender)( )(?!conv-)([^\s'\",;()]*\d[^\s'\",;()]*)", re.IGNORECASE)
 _DUMP_MARKERS = (("events", "sender_id"), ("events", "latest_message"), ("latest_message", "slots"),
                  ("tracker",))
 
@@ -138,6 +139,7 @@ def scrub(text: str) -> str:
     out = _SLOT_LINE.sub(lambda m: m.group(1) + REDACTED, out)
     out = _QUOTED_MESSAGE.sub(lambda m: m.group(1) + f"'{REDACTED}'", out)
     out = _NAMED_ID.sub(lambda m: f"{m.group(1)} {m.group(2)}{_conversation(m.group(3))}{m.group(2)}", out)
+    out = _BARE_ID.sub(lambda m: f"{m.group(1)} {_conversation(m.group(3))}", out)
     return _cap(out)
 
 

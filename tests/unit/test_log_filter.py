@@ -73,9 +73,12 @@ def test_conversation_ids_in_rasa_lines_become_a_keyed_hash(captured):
     logging.getLogger("rasa.core.tracker_store").debug("Could not find tracker for conversation ID '%s'.", SENDER)
     logging.getLogger("rasa.core.tracker_store").debug("Tracker with sender_id '%s' stored to database", SENDER)
     logging.getLogger("rasa.core.lock_store").debug("Acquired lock for conversation '%s'.", SENDER)
+    logging.getLogger("bot.crisis.handoff").critical("DATABASE DOWN: crisis hand-off for conversation %s (%s)",
+                                                     SENDER, "suicide")
     out = captured.getvalue()
     assert SENDER not in out and "5557654321" not in out
-    assert out.count("'conv-") == 3 and len(set(re.findall(r"conv-[0-9a-f]+", out))) == 1
+    assert out.count("'conv-") == 3 and out.count("conversation conv-") == 1
+    assert len(set(re.findall(r"conv-[0-9a-f]+", out))) == 1 and "DATABASE DOWN" in out
 
 
 def test_structlog_lines_of_rasa_are_cleaned(captured):
@@ -167,3 +170,15 @@ def test_the_action_server_installs_it_before_it_starts():
                          timeout=180, env={"PATH": "/usr/bin:/bin", "ERASURE_KEY": "k", "HOME": "/tmp"})
     assert run.returncode == 2, run.stderr[-2000:]
     assert "Failed: [conversation data removed" in run.stderr and "Marisol" not in run.stderr
+
+
+@pytest.mark.parametrize("line", [
+    "Loading model models/ipt-e128f0660065.tar.gz...",
+    "Action server on http://127.0.0.1:5055 (secret required)",
+    "Refused a POST /webhook without the action server secret.",
+    "Action action_journey_people failed: KeyError at actions/journey.py:88 run",
+    "Recorded 2 crisis hand-off(s) that had waited for the database.",
+    "Erased a person's data and conversation at their request.",
+])
+def test_ordinary_lines_are_left_as_they_are(line):
+    assert logging_filter.scrub(line) == line
