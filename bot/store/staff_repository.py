@@ -554,7 +554,9 @@ class StaffStore:
                   for h in queue["rows"] if h["status"] == "requested"]
         alerts += [{"key": f"e{h['id']}", "kind": "escalation", "category": h["category_label"]}
                    for h in queue["rows"] if h["open"] and h["escalated_at"]]
-        return {"version": queue["version"], "waiting": queue["waiting"], "open": queue["open"], "alerts": alerts}
+        owners = {str(h["id"]): {"status": h["status"], "taken_by": h["taken_by"]} for h in queue["rows"] if h["open"]}
+        return {"version": queue["version"], "waiting": queue["waiting"], "open": queue["open"], "alerts": alerts,
+                "handoffs": owners}
 
     def triage_queue(self, category: str = "", status: str = "", closed_limit: int = 20) -> dict[str, Any]:
         """The hand-off queue for triage: one row per conversation (its latest open hand-off, waiting since

@@ -4,23 +4,28 @@ typing and scroll position left alone; against the web app alone, a new crisis h
 alerts (sound, desktop notification, title count, highlighted row) and keyboard focus stays put."""
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import pytest
 import uvicorn
 from playwright.sync_api import expect
+from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.crisis.handoff import HandoffRequest
 from bot.store.db import session_scope
 from bot.store.models import Handoff
 from bot.store.repository import AppStore
 from bot.store.staff_repository import StaffStore
+from bot.store.tracker_store import AppTrackerStore
 from bot.web.app import app
-from bot.web.dashboard import security
+from bot.web.dashboard import routes, security
 from bot.web.dashboard.security import hash_password
 from tests.browser.conftest import SCREENSHOTS
 from tests.browser.test_dashboard import PASSWORD, sign_in
@@ -136,3 +141,73 @@ def test_desktop_alerts_are_asked_for_only_from_a_button(web, page):
     page.goto(web + "/staff/handoffs")
     assert page.evaluate("Notification.permission") == "default"  # nothing asked on load
     expect(page.get_by_role("button", name="Turn on desktop alerts")).to_be_visible()
+
+
+class QuietRasa:
+    """Rasa's HTTP API is another process, not running here: record what would reach the person."""
+
+    def __init__(self):
+        self.calls = []
+
+    def set_handoff_status(self, sender_id, status, *_joined):
+        self.calls.append(("status", sender_id, status))
+
+    def send_staff_message(self, sender_id, text, staff, *_more):
+        self.calls.append(("message", sender_id, text))
+        return {"event": "bot", "text": text}
+
+    def resume_assistant(self, sender_id, *_more):
+        self.calls.append(("resume", sender_id))
+        return {"event": "bot", "text": "I'm here again."}
+
+
+def test_ownership_is_shown_to_a_colleague_and_ending_asks_first(web, browser, sqlite_url):
+
+
+
+    sender = "owner-" + uuid.uuid4().hex[:6]
+    events = [ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen"),
+              UserUttered("i want to end it", {"name": "crisis", "confidence": 0.99}, input_channel="socketio")]
+    tracker = DialogueStateTracker.from_events(sender, events)
+    # Playwright's sync API keeps an event loop running in this thread: save from another one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, AppTrackerStore(url=sqlite_url).save(tracker)).result()
+    hid = crisis(sender)
+    StaffStore().create_user("ravi@clinic.test", "Ravi", "clinician", hash_password(PASSWORD))
+    rasa = QuietRasa()
+    app.dependency_overrides[routes.rasa_client] = lambda: rasa
+    kim_context = browser.new_context(viewport={"width": 1200, "height": 900})
+    ravi_context = browser.new_context(viewport={"width": 1200, "height": 900})
+    try:
+        kim, ravi = kim_context.new_page(), ravi_context.new_page()
+        sign_in(kim, web, "kim@clinic.test")
+        sign_in(ravi, web, "ravi@clinic.test")
+        ravi.goto(f"{web}/staff/conversations/{sender}")
+        kim.goto(f"{web}/staff/conversations/{sender}")
+        kim.get_by_role("button", name="Take over").click()
+        expect(kim.locator("#handoff-owner")).to_have_text("you (Kim from the clinic)")
+        # the colleague's open page learns it live, and the queue shows the owner
+        expect(ravi.locator("#handoff-changed")).to_have_text("Kim from the clinic has taken this hand-off over.",
+                                                              timeout=4000)
+        ravi.goto(f"{web}/staff/handoffs")
+        expect(ravi.locator(f'#queue tr[data-handoff="{hid}"] .owner')).to_have_text("Kim from the clinic")
+        ravi.goto(f"{web}/staff/conversations/{sender}")
+        expect(ravi.locator("#colleague-warning")).to_be_visible()
+        ravi.get_by_label("Reply to the person").fill("Hello, this is Ravi.")
+        ravi.get_by_role("button", name="Send reply").click()
+        expect(ravi.get_by_role("alert")).to_contain_text("Kim from the clinic has this hand-off")
+        assert not [c for c in rasa.calls if c[0] == "message"]
+        ravi.get_by_role("button", name="Send my reply anyway").click()
+        expect(ravi.get_by_text("Your reply was sent")).to_be_visible()
+
+        kim.reload()
+        confirm = kim.get_by_role("button", name="Yes, end the hand-off")
+        expect(confirm).to_be_hidden()
+        kim.locator("#end-handoff summary").click()
+        confirm.click()
+        expect(kim.get_by_text("Hand-off ended")).to_be_visible()
+        assert AppStore().get_handoff(hid).status == "closed" and ("resume", sender) in rasa.calls
+    finally:
+        app.dependency_overrides.clear()
+        kim_context.close()
+        ravi_context.close()

@@ -3,17 +3,21 @@ above a request, then the longest wait; plain-language categories, an excerpt of
 wrote, filters, and one set of counts for the badge, the page and the live feed."""
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from fastapi.testclient import TestClient
+from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.crisis.handoff import HandoffRequest
 from bot.store.db import session_scope
 from bot.store.models import Handoff
 from bot.store.repository import AppStore
 from bot.store.staff_repository import ConversationFilter, StaffStore, excerpt
+from bot.store.tracker_store import AppTrackerStore
 from bot.web.app import app
 from bot.web.dashboard import security
 
@@ -124,3 +128,103 @@ def test_the_queue_page_badge_and_conversation_list_show_the_same_numbers(queue)
     only = client.get("/staff/handoffs?status=waiting&category=overdose").text
     assert "c-old" in only and "c-new" not in only and "t-1" not in only
     assert "fragment=1&amp;category=overdose&amp;status=waiting" in only
+
+
+# --- ownership ------------------------------------------------------------------------------------
+
+
+class FakeRasa:
+    """Stands in for Rasa's HTTP API (another process): records what would reach the person."""
+
+    def __init__(self):
+        self.calls = []
+
+    def set_handoff_status(self, sender_id, status, *_joined):
+        self.calls.append(("status", sender_id, status))
+
+    def send_staff_message(self, sender_id, text, staff, *_more):
+        self.calls.append(("message", sender_id, text, staff))
+        return {"event": "bot", "text": text}
+
+    def resume_assistant(self, sender_id, *_more):
+        self.calls.append(("resume", sender_id))
+        return {"event": "bot", "text": "I'm here again."}
+
+
+def save(url: str, sender: str, text: str) -> None:
+    events = [ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen"),
+              UserUttered(text, {"name": "crisis", "confidence": 0.99}, input_channel="socketio")]
+    asyncio.run(AppTrackerStore(url=url).save(DialogueStateTracker.from_events(sender, events)))
+
+
+@pytest.fixture
+def two_clinicians(queue, sqlite_url):
+    from bot.web.dashboard import routes
+
+    for sender in ("c-new", "c-old"):
+        save(sqlite_url, sender, "i need help")
+    StaffStore._last_reconcile.clear()
+    fake = FakeRasa()
+    app.dependency_overrides[routes.rasa_client] = lambda: fake
+    StaffStore().create_user("dana@clinic.test", "Dana", "clinician", security.hash_password(PASSWORD))
+    cleo = signed_in()
+    dana = TestClient(app)
+    page = dana.get("/staff/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    dana.post("/staff/login", data={"email": "dana@clinic.test", "password": PASSWORD, "csrf_token": csrf})
+    yield cleo, dana, fake
+    app.dependency_overrides.clear()
+
+
+def csrf(client: TestClient) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get("/staff/handoffs").text).group(1)
+
+
+def test_taking_over_shows_the_owner_and_a_colleague_must_confirm_to_reply_or_end(queue, two_clinicians):
+    cleo, dana, fake = two_clinicians
+    hid = queue["clear_new"]
+    assert cleo.post(f"/staff/handoffs/{hid}/take", data={"csrf_token": csrf(cleo)}).status_code == 200
+    assert AppStore().get_handoff(hid).taken_by == "Cleo"
+    assert re.search(r'class="owner">Cleo<', dana.get("/staff/handoffs").text)
+    view = dana.get("/staff/conversations/c-new").text
+    assert 'id="colleague-warning"' in view and re.search(r'id="handoff-owner">Cleo<', view)
+    assert 'id="colleague-warning"' not in cleo.get("/staff/conversations/c-new").text
+
+    answer = dana.post(f"/staff/handoffs/{hid}/reply", data={"text": "Hi, it's Dana.", "csrf_token": csrf(dana)})
+    assert answer.status_code == 409 and "Cleo has this hand-off" in answer.text
+    assert "Hi, it&#39;s Dana." in answer.text and 'name="confirm" value="1"' in answer.text  # the draft is kept
+    assert not [c for c in fake.calls if c[0] == "message"]
+    sent = dana.post(f"/staff/handoffs/{hid}/reply", data={"text": "Hi, it's Dana.", "confirm": "1",
+                                                           "csrf_token": csrf(dana)})
+    assert sent.status_code == 200 and ("message", "c-new", "Hi, it's Dana.", "Dana") in fake.calls
+    mine = cleo.post(f"/staff/handoffs/{hid}/reply", data={"text": "Cleo here.", "csrf_token": csrf(cleo)})
+    assert mine.status_code == 200  # the owner is not asked
+
+    ending = dana.post(f"/staff/handoffs/{hid}/close", data={"csrf_token": csrf(dana)})
+    assert ending.status_code == 409 and "End the hand-off anyway" in ending.text
+    assert AppStore().get_handoff(hid).status == "taken"
+    assert dana.post(f"/staff/handoffs/{hid}/close", data={"confirm": "1", "csrf_token": csrf(dana)}).status_code \
+        == 200
+    assert AppStore().get_handoff(hid).status == "closed" and ("resume", "c-new") in fake.calls
+
+
+def test_end_hand_off_asks_first_without_any_script_on_the_page(queue, two_clinicians):
+    cleo, _dana, _fake = two_clinicians
+    view = cleo.get("/staff/conversations/c-old").text
+    end = view[view.index('<details class="confirm" id="end-handoff">'):]
+    end = end[:end.index("</details>")]
+    assert "<summary" in end and 'name="confirm" value="1"' in end and "Yes, end the hand-off" in end
+    assert not re.search(r"<script(?![^>]*\bsrc=)", view) and not re.search(r"\son[a-z]+=", view)
+
+
+def test_a_waiting_hand_off_blocks_reviewed(queue, two_clinicians):
+    cleo, _dana, _fake = two_clinicians
+    token = csrf(cleo)
+    blocked = cleo.post("/staff/conversations/c-new/review", data={"status": "reviewed", "csrf_token": token})
+    assert blocked.status_code == 409 and "still waiting for someone to take it" in blocked.text
+    assert cleo.post("/staff/conversations/c-new/review", data={"status": "follow_up", "csrf_token": token}) \
+        .status_code == 200
+    cleo.post(f"/staff/handoffs/{queue['clear_new']}/take", data={"csrf_token": token})
+    assert cleo.post("/staff/conversations/c-new/review", data={"status": "reviewed", "csrf_token": token}) \
+        .status_code == 200
+    assert StaffStore().conversation("c-new")["review_status"] == "reviewed"

@@ -297,7 +297,11 @@ def set_review(request: Request, sender_id: str, status: str = Form(...), tags: 
                staff: Staff = Depends(require("note")), store: StaffStore = Depends(staff_store)):
     if status not in REVIEW_STATUSES:
         raise HTTPException(status_code=422, detail="Unknown review status.")
-    _conversation_or_404(store, sender_id)
+    summary = _conversation_or_404(store, sender_id)
+    if status == "reviewed" and any(h["status"] == "requested" for h in summary["handoffs"]):
+        raise HTTPException(status_code=409, detail="This conversation has a hand-off still waiting for someone "
+                                                    "to take it. Take it over (or end it) first; then it can be "
+                                                    "marked reviewed.")
     store.set_review(sender_id, status, tags.split(","), staff.user.email)
     store.audit("review", staff.user, sender_id, {"status": status, "tags": tags[:255]}, client_ip(request))
     return RedirectResponse(f"/staff/conversations/{_q(sender_id)}?done=review#review", status_code=303)
@@ -412,24 +416,68 @@ def handoff_link(handoff_id: int, _staff: Staff = Depends(require("view")), app:
     return RedirectResponse(f"/staff/conversations/{_q(handoff.sender_id)}#handoff", status_code=303)
 
 
+def _handoff_or_404(app: AppStore, handoff_id: int):
+    handoff = app.get_handoff(handoff_id)
+    if handoff is None:
+        raise HTTPException(status_code=404, detail="No such hand-off.")
+    return handoff
+
+
+def _colleague(handoff, staff: Staff) -> Optional[str]:
+    """The colleague who holds this hand-off, if it is taken by someone else."""
+    if handoff.status == "taken" and handoff.taken_by and handoff.taken_by != staff.label:
+        return handoff.taken_by
+    return None
+
+
+def _confirm(request: Request, staff: Staff, handoff, action: str, title: str, message: str, button: str,
+             text: str = "", status_code: int = 200) -> HTMLResponse:
+    """A confirmation step as a plain form (no script needed): the same POST again with confirm=1."""
+    response = render(request, "confirm.html", staff, handoff=handoff, action=action, title=title, message=message,
+                      button=button, text=text, back=f"/staff/conversations/{_q(handoff.sender_id)}#handoff")
+    response.status_code = status_code
+    return response
+
+
 @router.post("/handoffs/{handoff_id}/take")
-def take(request: Request, handoff_id: int, staff: Staff = Depends(require("handoff")),
+def take(request: Request, handoff_id: int, confirm: str = Form(""), staff: Staff = Depends(require("handoff")),
          app: AppStore = Depends(app_store), client: RasaClient = Depends(rasa_client)):
+    handoff = _handoff_or_404(app, handoff_id)
+    colleague = _colleague(handoff, staff)
+    if colleague and confirm != "1":
+        return _confirm(request, staff, handoff, "take", f"{colleague} has this hand-off",
+                        f"{colleague} took this conversation over. Take it over from them? They will see you "
+                        "as its owner.", "Yes, take it over", status_code=409)
     staff_api.take_over(handoff_id, staff.label, app, client, staff, client_ip(request))
     return _back(handoff_id, "taken", app)
 
 
 @router.post("/handoffs/{handoff_id}/reply")
 def reply(request: Request, handoff_id: int, text: str = Form(..., min_length=1, max_length=2000),
-          staff: Staff = Depends(require("handoff")), app: AppStore = Depends(app_store),
+          confirm: str = Form(""), staff: Staff = Depends(require("handoff")), app: AppStore = Depends(app_store),
           client: RasaClient = Depends(rasa_client)):
+    handoff = _handoff_or_404(app, handoff_id)
+    colleague = _colleague(handoff, staff)
+    if colleague and confirm != "1":
+        return _confirm(request, staff, handoff, "reply", f"{colleague} is replying to this person",
+                        f"{colleague} has this hand-off. Two people answering at once can confuse someone in "
+                        "crisis: check with them first. Your reply has not been sent.", "Send my reply anyway",
+                        text=text, status_code=409)
     staff_api.send_reply(handoff_id, text.strip(), staff.label, app, client, staff, client_ip(request))
     return _back(handoff_id, "sent", app)
 
 
 @router.post("/handoffs/{handoff_id}/close")
-def close(request: Request, handoff_id: int, staff: Staff = Depends(require("handoff")),
+def close(request: Request, handoff_id: int, confirm: str = Form(""), staff: Staff = Depends(require("handoff")),
           app: AppStore = Depends(app_store), client: RasaClient = Depends(rasa_client)):
+    """Ends the hand-off. The page's button asks first (a <details> step with confirm=1); a POST
+    without it from a colleague's hand-off gets the confirmation page."""
+    handoff = _handoff_or_404(app, handoff_id)
+    colleague = _colleague(handoff, staff)
+    if colleague and confirm != "1":
+        return _confirm(request, staff, handoff, "close", f"{colleague} has this hand-off",
+                        f"{colleague} took this conversation over. End the hand-off anyway? The assistant will "
+                        "start answering the person again.", "Yes, end the hand-off", status_code=409)
     staff_api.end_handoff(handoff_id, staff.label, app, client, staff, client_ip(request))
     return _back(handoff_id, "closed", app)
 

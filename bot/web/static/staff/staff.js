@@ -214,6 +214,25 @@
     if (waitingCount) waitingCount.textContent = String(data.waiting);
     onAlerts(data);
     refreshQueue(data.version);
+    onHandoffChange(data.handoffs || {});
+  }
+
+  // On a conversation page: say so when a colleague takes the hand-off or it ends, without a reload.
+  function onHandoffChange(handoffs) {
+    var panel = document.getElementById("handoff");
+    var notice = document.getElementById("handoff-changed");
+    if (!panel || !notice || !panel.getAttribute("data-handoff")) return;
+    var now = handoffs[panel.getAttribute("data-handoff")];
+    var owner = now ? (now.taken_by || "") : null;
+    if (now && now.status === panel.getAttribute("data-status") && owner === panel.getAttribute("data-owner")) return;
+    if (!now) notice.textContent = "This hand-off has ended. Reload the page to see its current state.";
+    else if (now.status === "taken") notice.textContent = owner + " has taken this hand-off over.";
+    else notice.textContent = "This hand-off changed. Reload the page to see its current state.";
+    notice.hidden = false;
+    var shown = document.getElementById("handoff-owner");
+    if (shown && now && now.taken_by) shown.textContent = now.taken_by;
+    panel.setAttribute("data-status", now ? now.status : "closed");
+    panel.setAttribute("data-owner", owner || "");
   }
 
   function poll() {
