@@ -328,6 +328,10 @@ class StaffStore:
         if not self._has_events():
             return 0
         total = 0
+        try:
+            self._rewind_after_reused_ids()
+        except (SyncConflict, IntegrityError):
+            pass  # another request rewound at the same time
         while True:
             try:
                 read = self._sync_batch(batch)
@@ -342,6 +346,40 @@ class StaffStore:
             self._last_reconcile[key] = now
             self.reconcile()
         return total
+
+    def _rewind_after_reused_ids(self) -> bool:
+        """Move the read mark back when event ids below it were given to new events.
+
+        The summary reads events with `id > last_event_id`. On SQLite, Rasa's `events.id` is a plain
+        INTEGER PRIMARY KEY (no AUTOINCREMENT): a new row gets max(id) + 1. When the conversation that held
+        the highest ids is erased at the person's request, the next events of every conversation get ids
+        at or below the mark, and the summary never read them: the list's "latest" time and message count
+        stopped while the transcript went on. (PostgreSQL's sequence never reuses ids.)
+
+        The event at the mark is one the summary has read if its conversation's summary spans its time.
+        If it is gone or new, the mark moves back to the highest event the summary has read: every event
+        above that is new (a new row's id is above every row stored when it was written). Summaries whose
+        events were all erased are dropped first (the sync builds them again from any new events)."""
+        with session_scope(self.url) as session:
+            state = session.get(SyncState, 1)
+            if state is None or not state.last_event_id:
+                return False
+            mark = state.last_event_id
+            c = ConversationSummary
+            joined = EVENTS.join(c, c.sender_id == EVENTS.c.sender_id)
+            read = (c.n_events > 0) & (EVENTS.c.timestamp >= c.first_at) & (EVENTS.c.timestamp <= c.last_at)
+            if session.execute(select(EVENTS.c.id).select_from(joined).where(EVENTS.c.id == mark, read)).first():
+                return False
+            resume = session.execute(select(EVENTS.c.id).select_from(joined).where(EVENTS.c.id <= mark, read)
+                                     .order_by(EVENTS.c.id.desc()).limit(1)).scalar() or 0
+            session.execute(delete(c).where(c.n_events > 0, ~exists().where(
+                EVENTS.c.sender_id == c.sender_id, EVENTS.c.id <= resume)).execution_options(synchronize_session=False))
+            stored = session.execute(select(func.count()).select_from(EVENTS).where(EVENTS.c.id <= resume)).scalar_one()
+            result = session.execute(update(SyncState).where(SyncState.id == 1, SyncState.last_event_id == mark)
+                                     .values(last_event_id=resume, summarized_events=stored))
+            if result.rowcount != 1:
+                raise SyncConflict()
+            return True
 
     def _sync_batch(self, batch: int) -> int:
         with session_scope(self.url) as session:
