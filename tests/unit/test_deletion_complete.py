@@ -184,7 +184,7 @@ def test_the_audit_log_allows_only_a_pseudonym_for_a_target(setting):
     StaffStore(url).audit("view", None, SENDER, {"a": 1}, email="x@clinic.test")
     from sqlalchemy import text
 
-    for statement in ("UPDATE staff_audit SET target = 'someone-else'",
+    for statement in ("UPDATE staff_audit SET target = 'someone-else'", "UPDATE staff_audit SET target = NULL",
                       f"UPDATE staff_audit SET target = '{PREFIX}x', action = 'other'",
                       "DELETE FROM staff_audit"):
         with pytest.raises(Exception, match="append-only"):

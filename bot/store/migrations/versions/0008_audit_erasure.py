@@ -25,13 +25,13 @@ def upgrade() -> None:
         op.execute("DROP TRIGGER IF EXISTS staff_audit_no_update")
         op.execute(
             "CREATE TRIGGER staff_audit_no_update BEFORE UPDATE ON staff_audit "
-            f"WHEN NOT (NEW.target LIKE 'erased-%' AND {SQLITE_SAME}) "
+            f"WHEN NOT (COALESCE(NEW.target, '') LIKE 'erased-%' AND {SQLITE_SAME}) "
             f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END"
         )
     elif bind.dialect.name == "postgresql":
         op.execute(
             "CREATE OR REPLACE FUNCTION staff_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            f"IF TG_OP = 'UPDATE' AND NEW.target LIKE 'erased-%' AND {PG_SAME} THEN RETURN NEW; END IF; "
+            f"IF TG_OP = 'UPDATE' AND COALESCE(NEW.target, '') LIKE 'erased-%' AND {PG_SAME} THEN RETURN NEW; END IF; "
             f"RAISE EXCEPTION '{MESSAGE}'; END $$"
         )
 
