@@ -46,6 +46,7 @@ _KEY = r"[A-Za-z_][A-Za-z0-9_]*"
 _QUOTED = r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'"
 _QUOTED_KEY_VALUE = re.compile(rf"([\"'])({_KEY})\1(\s*:\s*)({_QUOTED})")
 _KEY_EQUALS = re.compile(rf"(?<![\w.])({_KEY})=({_QUOTED}|.*?)(?=\s+{_KEY}=|\s*$|,\s*{_KEY}=|\)\s*$)", re.DOTALL)
+_ID_EQUALS = re.compile(r"(?<![\w.])(sender_id|sender|conversation_id)=(?!conv-)([^&\s'\",;)]+)", re.IGNORECASE)
 _REPR_FIELD = re.compile(r"\b(text|value|data|metadata): (.*?)(?=, [a-z_]+: |\)(?:,|\]|\s|$))", re.DOTALL)
 _SLOT_LINE = re.compile(r"(\n\t[\w-]+: ).*")
 _QUOTED_MESSAGE = re.compile(r"\b((?:user )?(?:message|input|utterance|text)s? )(?![\"'][{\[])(" + _QUOTED + ")",
@@ -114,6 +115,8 @@ def _key_value(match: re.Match) -> str:
 def _key_equals(match: re.Match) -> str:
     key, value = match.groups()
     if key.lower() in ID_KEYS:
+        if value.startswith("conv-"):
+            return match.group(0)
         return f"{key}={_conversation(value.strip(chr(34) + chr(39)))}"
     if _sensitive(key) and value.strip():
         return f"{key}={REDACTED}"
@@ -135,6 +138,7 @@ def scrub(text: str) -> str:
     out = _cut_dump(_ANSI.sub("", text))
     out = _QUOTED_KEY_VALUE.sub(_key_value, out)
     out = _REPR_FIELD.sub(lambda m: f"{m.group(1)}: {REDACTED}", out)
+    out = _ID_EQUALS.sub(lambda m: f"{m.group(1)}={_conversation(m.group(2))}", out)
     out = _KEY_EQUALS.sub(_key_equals, out)
     out = _SLOT_LINE.sub(lambda m: m.group(1) + REDACTED, out)
     out = _QUOTED_MESSAGE.sub(lambda m: m.group(1) + f"'{REDACTED}'", out)

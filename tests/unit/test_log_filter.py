@@ -124,6 +124,7 @@ def test_uvicorns_access_log_still_formats(captured):
     lines = stream.getvalue().splitlines()
     assert lines[0] == '127.0.0.1:5000 - "GET /healthz HTTP/1.1" 200 OK'
     assert lines[1].startswith('127.0.0.1:5000 - "GET /x?sender=conv-') and SENDER not in lines[1]
+    assert lines[1].endswith('&a=1 HTTP/1.1" 200 OK')  # only the id is replaced
 
 
 def test_long_records_are_cut(captured):
