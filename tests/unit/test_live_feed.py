@@ -198,3 +198,15 @@ def test_the_stream_sends_new_lines_escaped_resumes_from_last_event_id_and_needs
                       headers={"Last-Event-ID": "2"}) as r:
         got = [e for e in read_events(r.iter_lines(), "line") if e.get("event") == "line"]
     assert json.loads(got[0]["data"])["index"] == 2
+
+
+def test_a_page_too_far_behind_is_marked_so_its_stream_ends_and_reconnects(db):
+    from bot.web.dashboard import live
+
+    feed = LiveFeed(lambda: StaffStore(db))
+    page = feed.subscribe("c0", after=0, start=False)
+    for i in range(live.INBOX_LIMIT + 5):
+        page.put("line", (i, {}))
+    assert page.overflowed and page.inbox.qsize() == live.INBOX_LIMIT
+    asyncio.run(feed.poll_once())
+    assert page.inbox.qsize() == live.INBOX_LIMIT  # no more is queued for it

@@ -37,14 +37,14 @@ class Subscriber:
     inbox: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(INBOX_LIMIT))
 
     def put(self, kind: str, payload: Any) -> None:
+        """Queue an item; a page too far behind is marked `overflowed` (its stream then ends, and the
+        browser reconnects from the last line it got)."""
         if self.overflowed:
             return
         try:
             self.inbox.put_nowait((kind, payload))
         except asyncio.QueueFull:
             self.overflowed = True
-            self.inbox = asyncio.Queue(1)
-            self.inbox.put_nowait(("overflow", None))
 
 
 @dataclass

@@ -378,7 +378,7 @@ async def live(request: Request, conversation: str = Query("", max_length=255), 
     async def stream():
         try:
             yield f"retry: {RECONNECT_MS}\n: connected\n\n"
-            while True:
+            while not subscriber.overflowed:  # too far behind: end; the browser reconnects and resumes
                 try:
                     kind, payload = await asyncio.wait_for(subscriber.inbox.get(), timeout=HEARTBEAT_SECONDS)
                 except asyncio.TimeoutError:
@@ -391,8 +391,6 @@ async def live(request: Request, conversation: str = Query("", max_length=255), 
                     index, line = payload
                     yield _sse("line", {"index": index, "from": line["from"], "timestamp": line.get("timestamp"),
                                         "html": message_html(line, index)}, index + 1)
-                elif kind == "overflow":
-                    return  # the browser reconnects and resumes from its last line
                 else:
                     yield _sse(kind, payload)
         finally:
