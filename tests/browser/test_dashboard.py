@@ -84,7 +84,8 @@ def test_staff_take_over_a_crisis_and_reply_reaches_the_person(assistant, browse
         assert page.locator("#queue").get_by_text("taken").first.is_visible()
         screenshot("staff-handoffs")
         page.go_back()
-        page.get_by_role("button", name="End hand-off").click()
+        page.locator("#end-handoff summary").click()  # End hand-off asks first
+        page.get_by_role("button", name="Yes, end the hand-off").click()
         assert wait_for(lambda: any("I'm here again" in (m.get("text") or "") for m in received))
     finally:
         person.disconnect()

@@ -265,11 +265,14 @@ def test_conversation_view_transcript_nlu_journey_notes_review(dash):
     assert "No journey data yet" in view.text
     csrf = csrf_of(client)
     client.post("/staff/conversations/crisis-1/notes", data={"text": "Called back.", "csrf_token": csrf})
-    client.post("/staff/conversations/crisis-1/review", data={"status": "reviewed", "tags": "urgent, callback",
+    waiting = client.post("/staff/conversations/crisis-1/review", data={"status": "reviewed", "csrf_token": csrf})
+    assert waiting.status_code == 409  # its hand-off still waits: it cannot be marked reviewed
+    client.post("/staff/conversations/crisis-1/review", data={"status": "follow_up", "tags": "urgent, callback",
                                                              "csrf_token": csrf})
     view = client.get("/staff/conversations/crisis-1").text
     assert "Called back." in view and "urgent" in view and "callback" in view
-    assert "calm-1" not in client.get("/staff/conversations?review=reviewed").text
+    assert "calm-1" not in client.get("/staff/conversations?review=follow_up").text
+    assert "crisis-1" in client.get("/staff/conversations?review=follow_up").text
     assert client.get("/staff/conversations/nope").status_code == 404
     actions = audit_actions(dash.store)
     assert {"view", "note", "review"} <= set(actions)
