@@ -90,6 +90,7 @@ class CrisisDetector:
         self._voiders = set(negation["voiders"])
         self._window = int(negation["window"])
         self._media = {self.lemma(w) for w in self.lexicon["media"]}
+        self._context = {name: re.compile("|".join(patterns)) for name, patterns in self.lexicon["context"].items()}
         self.normalizer = Normalizer(
             vocabulary=self._vocabulary(),
             spelling=self.lexicon["spelling"],
@@ -136,9 +137,32 @@ class CrisisDetector:
         docs = self.nlp.pipe(self._normalise(s) for s in raw_sentences)
         found: list[_Found] = []
         previous = ([""] + raw_sentences)[: len(raw_sentences)]
+        lowered = (text or "").lower()
+        present = bool(self._context["present"].search(lowered))
         for raw, before, doc in zip(raw_sentences, previous, docs, strict=True):
-            found.extend(self._signals(self._prepare(doc), raw, before))
+            for hit in self._signals(self._prepare(doc), raw, before):
+                reading = self._context_reading(hit.signal, before, lowered, present)
+                if reading == "possible":
+                    hit = _Found(CrisisSignal(POSSIBLE, hit.signal.phrase, raw), hit.weak)
+                if reading != "none":
+                    found.append(hit)
         return found
+
+    def _context_reading(self, signal: CrisisSignal, previous_sentence: str, text: str, present: bool) -> str | None:
+        """"none" for an anger idiom over an everyday grievance; "possible" for a term told as the past or
+        recovery (its own sentence) or as someone's settled work (the message); None keeps the crisis. See
+        `context` in lexicon.yml; a present marker anywhere in the message keeps a crisis a crisis."""
+        sentence, context = signal.sentence.lower(), self._context
+        if signal.category == "harm_to_others":
+            if context["idiom_verb"].search(signal.phrase.lower()) and context["idiom_reason"].search(sentence) \
+                    and not context["idiom_serious"].search(f"{previous_sentence.lower()} {sentence}"):
+                return "none"
+        if present or signal.category == POSSIBLE:
+            return None
+        if context["past"].search(sentence) or context["recovery"].search(sentence) or (
+                context["work"].search(text) and context["settled"].search(text)):
+            return "possible"
+        return None
 
     def _normalise(self, raw_sentence: str) -> str:
         """Normalised text ending with ' .', so that rules can anchor on a sentence's end ($)."""

@@ -173,6 +173,49 @@ def test_a_death_nearby_does_not_hide_the_writers_own_risk(detector, text):
     assert detector.detect(text) is not None
 
 
+@pytest.mark.parametrize("text", [
+    "I used to think about suicide a lot when I was a student. I'm 52 now and life is good.",
+    "my daughter self harmed in her teens, she's 30 now with kids of her own",
+    "three years clean from self harm this month and I'm so proud",
+    "Ambulance crew here, attended an overdose on the night shift. Debriefed after, I'm fine.",
+    "i tried to overdose years ago, im in a much better place",
+])
+def test_the_past_recovery_and_settled_work_are_a_safety_question_not_a_crisis(detector, text):
+    """Context (lexicon.yml `context`): told as the past, recovery or someone's settled work, a crisis term is a
+    risk cue; the triage asks the safety question instead of the crisis reply and hand-off."""
+    crisis, cue = detector.detect_both(text)
+    assert crisis is None and cue is not None and cue.category == "possible"
+
+
+@pytest.mark.parametrize("text", [
+    "I used to self harm and last night I did it again",
+    "I tried to kill myself when I was 19 and I'm thinking about it again",
+    "i was clean for 2 years but i cut myself tonight",
+    "i overdosed years ago and i want to do it again",
+    "nurse on nights, rough shift. i want to kill myself when i get home",
+    "took 30 paracetamol an hour ago and i dont want an ambulance",
+    "he pushed me down the stairs when I was 7 months pregnant",
+    "gonna shoot up the place where i used to work",
+])
+def test_a_present_marker_keeps_a_crisis_a_crisis(detector, text):
+    assert detector.detect(text) is not None
+
+
+@pytest.mark.parametrize("text", ["i could kill him for that, he ate my leftover curry",
+                                  "im gonna murder my sister for borrowing my jumper",
+                                  "I could strangle him, he forgot my birthday again"])
+def test_an_anger_idiom_over_an_everyday_grievance_is_not_a_crisis(detector, text):
+    assert detector.detect_both(text) == (None, None)
+
+
+@pytest.mark.parametrize("text", ["i could kill him, i've got a knife",
+                                  "im going to kill him for what he did, i know where he lives",
+                                  "im going to stab him when he gets home",
+                                  "i could kill him for that and i mean it"])
+def test_anything_serious_keeps_the_threat(detector, text):
+    assert detector.detect(text) is not None and detector.detect(text).category == "harm_to_others"
+
+
 def test_crisis_in_one_sentence_of_a_long_message(detector):
     text = ("Work has been rough and my manager keeps moving deadlines. I went to the gym. "
             "Honestly some nights I just want to die. Anyway, how does IPT work?")
