@@ -276,6 +276,23 @@ def test_clear_conversation_starts_a_new_one(assistant, page):
     assert page.evaluate("IPTWidget.senderId()") == new
 
 
+def test_delete_my_data_also_clears_this_device(assistant, page):
+    """The deletion reply carries {"type": "data_deleted"}: the widget forgets its transcript and id too."""
+    open_demo(page, assistant)
+    say(page, "hello")
+    old = page.evaluate("IPTWidget.senderId()")
+    say(page, "delete my data")
+    say(page, "yes")
+    expect(page.locator(BOT).last).to_contain_text("deleted your saved answers")
+    new = page.evaluate("IPTWidget.senderId()")
+    assert new != old and re.fullmatch(r"[0-9a-f]{32}", new)
+    assert page.locator(USER).count() == 0  # nothing of the old conversation on the screen
+    stored = page.evaluate("JSON.stringify(Object.assign({}, window.localStorage))")
+    assert old not in stored and "delete my data" not in stored
+    page.reload()
+    assert page.evaluate("IPTWidget.senderId()") == new
+
+
 CONTRAST_JS = """
 () => {
   const lum = (c) => { const [r, g, b] = c.match(/[\\d.]+/g).slice(0, 3).map(Number).map((v) => {

@@ -347,6 +347,11 @@
     var custom = msg.custom;
     if (custom && typeof custom === "object") {
       if (custom.type === "crisis") { addEntry({ from: "bot", kind: "crisis", custom: custom }); }
+      else if (custom.type === "data_deleted") {
+        // "delete my data" is done on the server: nothing of it stays on this device either
+        startFresh();
+        if (typeof custom.text === "string") { addEntry({ from: "bot", kind: "text", text: custom.text }); }
+      }
       else if (custom.type === "staff_message" && typeof custom.text === "string") {
         addEntry({ from: "staff", kind: "staff", text: custom.text, staff: staffName(custom.staff_name) });
       } else if (custom.type === "staff_presence" && typeof custom.text === "string" &&
@@ -487,6 +492,13 @@
   });
   clearBtn.addEventListener("click", function () {
     if (!window.confirm("Clear this conversation from this device and start a new one?")) { return; }
+    startFresh();
+    setStatus("New conversation started", "ok");
+    input.focus();
+  });
+
+  // Forgets this device's transcript and conversation id, and starts a new conversation.
+  function startFresh() {
     forget("transcript:" + sender);
     sender = newSenderId();
     save("sender", sender);
@@ -499,9 +511,7 @@
       socket.io.opts.query = { sender: sender };
       if (socket.connected) { socket.disconnect().connect(); }
     }
-    setStatus("New conversation started", "ok");
-    input.focus();
-  });
+  }
 
   // ---- socket.io -------------------------------------------------------------------------
 
