@@ -84,5 +84,12 @@ bench-quick: train  ## one short load-bench run (to try it out)
 run-prod: train  ## production profile: N Rasa + M action servers, web app, nginx on PostgreSQL + Redis (Ctrl-C stops all)
 	@$(PY) -m bot.deploy.prod --model $(MODEL)
 
+.PHONY: purge purge-dry-run
+purge: setup  ## erase conversations idle longer than RETENTION_DAYS (unset/0: keep all; open hand-offs skipped)
+	@$(PY) -m bot.store.retention
+
+purge-dry-run: setup  ## list what `make purge` would erase (counts and hashed ids); changes nothing
+	@$(PY) -m bot.store.retention --dry-run
+
 clean:  ## remove models, results and test artifacts (keeps var/ data and .venv)
 	rm -rf models results test-artifacts .pytest_cache

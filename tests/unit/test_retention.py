@@ -216,3 +216,22 @@ def test_a_wrong_setting_stops_with_a_message(monkeypatch, capsys, value):
     monkeypatch.setenv(retention.ENV, value)
     assert retention.main(["--dry-run"]) == 2
     assert "RETENTION_DAYS" in capsys.readouterr().err
+
+
+def test_the_kubernetes_cronjob_and_make_targets_run_the_purge(monkeypatch, capsys):
+    import yaml
+
+    from bot import PROJECT_ROOT
+
+    k8s = PROJECT_ROOT / "deploy" / "k8s"
+    assert "retention-cronjob.yaml" in yaml.safe_load((k8s / "kustomization.yaml").read_text())["resources"]
+    job = yaml.safe_load((k8s / "retention-cronjob.yaml").read_text())
+    assert job["kind"] == "CronJob" and job["spec"]["concurrencyPolicy"] == "Forbid"
+    container = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"][:3] == ["python", "-m", "bot.store.retention"]
+    assert {"name": retention.ENV, "value": "0"} in container["env"]  # keeps everything until a clinic decides
+    monkeypatch.delenv(retention.ENV, raising=False)
+    assert retention.main(container["command"][3:]) == 0  # its arguments are ones the module takes
+    assert "nothing to do" in capsys.readouterr().out
+    makefile = (PROJECT_ROOT / "Makefile").read_text()
+    assert "$(PY) -m bot.store.retention\n" in makefile and "$(PY) -m bot.store.retention --dry-run\n" in makefile
