@@ -159,8 +159,8 @@ class Stack:
     def build(self, env: dict[str, str]) -> list[Service]:
         return [
             Service("rasa server", [
-                str(BIN / "rasa"), "run", "--model", self.model, "--enable-api",
-                "--auth-token", env["RASA_API_TOKEN"], "--cors", *cors_origins(self.web_port, env),
+                str(BIN / "python"), "-m", "bot.deploy.rasa_launcher",  # RASA_API_TOKEN from env, not argv
+                "run", "--model", self.model, "--enable-api", "--cors", *cors_origins(self.web_port, env),
                 "--interface", self.host, "--port", str(self.rasa_port),
                 "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
             ], f"http://127.0.0.1:{self.rasa_port}/"),

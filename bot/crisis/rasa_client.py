@@ -3,18 +3,33 @@
 Staff messages and the hand-off state are appended to the person's conversation through the Rasa
 server, which sends the messages on the person's own channel (`output_channel=latest`). Taking a
 hand-off over tells the person who joined, ending it who left (`bot/handoff/presence.py`).
+
+Every call carries a short-lived JWT signed with `RASA_API_TOKEN` in `Authorization: Bearer ...`;
+the token itself never travels and never appears in a URL (Rasa is started by
+`bot.deploy.rasa_launcher`, which gives Rasa the token as its JWT secret).
 """
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+import jwt
 
 from bot.crisis.render_domain import HANDOFF_RESUME_MESSAGE
 from bot.handoff import presence
 from bot.handoff.state import HANDOFF_SLOT, TAKEN
+
+JWT_LIFETIME_SECONDS = 120
+
+
+def rasa_auth_headers(token: str, lifetime: int = JWT_LIFETIME_SECONDS) -> dict[str, str]:
+    """`Authorization: Bearer <JWT>` for Rasa's HTTP API: an admin JWT signed with the API token,
+    valid for `lifetime` seconds (Rasa's `--jwt-secret`, HS256)."""
+    claims = {"user": {"username": "ipt-web", "role": "admin"}, "exp": int(time.time()) + lifetime}
+    return {"Authorization": f"Bearer {jwt.encode(claims, token, algorithm='HS256')}"}
 
 
 class RasaClient:
@@ -26,8 +41,9 @@ class RasaClient:
     def append_events(self, sender_id: str, events: list[dict[str, Any]]) -> None:
         """Append events to the conversation; bot messages among them are sent to the person."""
         url = f"{self.base_url}/conversations/{quote(sender_id, safe='')}/tracker/events"
-        params = {"output_channel": "latest", "execute_side_effects": "true", "token": self.token}
-        response = httpx.post(url, params=params, json=events, timeout=self.timeout)
+        params = {"output_channel": "latest", "execute_side_effects": "true"}
+        response = httpx.post(url, params=params, json=events, headers=rasa_auth_headers(self.token),
+                              timeout=self.timeout)
         response.raise_for_status()
 
     def set_handoff_status(self, sender_id: str, status: str, staff: str | None = None) -> None:

@@ -97,8 +97,8 @@ class ProductionStack(Stack):
         ]
         services += [
             Service(f"rasa server {i + 1}", [
-                str(BIN / "rasa"), "run", "--model", self.model, "--enable-api",
-                "--auth-token", env["RASA_API_TOKEN"], "--cors", *cors_origins(self.web_port, env),
+                str(BIN / "python"), "-m", "bot.deploy.rasa_launcher",  # RASA_API_TOKEN from env, not argv
+                "run", "--model", self.model, "--enable-api", "--cors", *cors_origins(self.web_port, env),
                 "--interface", "127.0.0.1", "--port", str(port),
                 "--endpoints", ENDPOINTS, "--credentials", "credentials.yml",
             ], f"http://127.0.0.1:{port}/")

@@ -18,6 +18,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from bot import PROJECT_ROOT
+from bot.crisis.rasa_client import rasa_auth_headers
 from bot.runner import Stack
 from bot.store.migrate import upgrade
 from tests.conftest import free_port, model_path
@@ -260,7 +261,7 @@ def test_slack_conversation_with_buttons_and_numbered_options(channels):
 def latest_intent(channels, conversation: str) -> tuple:
     root = channels["webhook"].rsplit("/webhooks", 1)[0]
     tracker = httpx.get(f"{root}/conversations/{conversation}/tracker", timeout=30,
-                        params={"token": "rasa-token-for-channel-tests"}).json()
+                        headers=rasa_auth_headers("rasa-token-for-channel-tests")).json()
     latest = tracker.get("latest_message") or {}
     topics = [e.get("value") for e in latest.get("entities", []) if e.get("entity") == "ipt_topic"]
     return (latest.get("intent") or {}).get("name"), (topics or [None])[0]
