@@ -129,3 +129,14 @@ def test_sqlite_backup_copy_brings_the_journey_back(tmp_path):
     # README: sqlite3 var/ipt.db ".backup 'var/ipt-backup.db'" (safe while the servers run)
     subprocess.run([sqlite3, str(source), f".backup '{copy}'"], check=True, timeout=60)
     still_works(f"sqlite:///{copy}", before)
+
+
+def test_the_readme_gives_the_commands_this_test_runs():
+    from bot import PROJECT_ROOT
+
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    section = readme.split("## Retention and backups", 1)[1].split("\n## ", 1)[0]
+    assert 'pg_dump --format=custom --file=ipt-$(date +%F).dump "$DATABASE_URL"' in section
+    assert "pg_restore --no-owner --no-privileges --exit-on-error --dbname=" in section
+    assert "sqlite3 var/ipt.db \".backup 'var/ipt-backup.db'\"" in section
+    assert "| `RETENTION_DAYS` |" in readme and "make purge-dry-run" in section
