@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 
 from bot.crisis.rasa_client import RasaClient
@@ -29,8 +30,10 @@ from bot.store.journey_repository import JourneyStore
 from bot.store.repository import AppStore
 from bot.store.staff_models import REVIEW_STATUSES, ROLES
 from bot.store.staff_repository import CATEGORY_LABELS, ConversationFilter, StaffStore, category_label
+from bot.store.staff_repository import _tier as staff_tier
 from bot.web import staff_api
-from bot.web.dashboard import export, security
+from bot.web.dashboard import conversation_view, export, security
+from bot.web.dashboard.audit_text import action_label, audit_sentence
 from bot.web.dashboard.auth import Staff, client_ip, require, session_staff
 from bot.web.dashboard.live import LiveFeed, live_feed
 
@@ -59,6 +62,18 @@ def _ts(value: Any) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _when(value: Any) -> Markup:
+    """A time as <time>: UTC in the text and the title; static/staff/times.js shows it in the reader's zone."""
+    text = _ts(value)
+    if not text:
+        return Markup("")
+    if isinstance(value, (int, float)):
+        value = datetime.fromtimestamp(value, tz=timezone.utc)
+    iso = (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        iso.strftime("%Y-%m-%dT%H:%M:%SZ"), text, text)
+
+
 def _waited(value: datetime | None) -> str:
     if value is None:
         return ""
@@ -74,9 +89,9 @@ def _epoch(value: datetime | None) -> float:
     return value.timestamp() if value else 0.0
 
 
-templates.env.filters.update(ts=_ts, waited=_waited, epoch=_epoch, category=category_label)
+templates.env.filters.update(ts=_ts, when=_when, waited=_waited, epoch=_epoch, category=category_label)
 templates.env.globals.update(review_labels=REVIEW_LABELS, roles=ROLES, phase_labels=PHASE_LABELS,
-                             area_labels=problem_areas.LABELS)
+                             area_labels=problem_areas.LABELS, action_label=action_label)
 
 
 class SecureRoute(APIRoute):
@@ -263,10 +278,13 @@ def journey(sender_id: str, url: Optional[str] = None) -> Optional[dict[str, Any
 
     Adds `circle_alt`, the closeness circle in words, for the picture's alt text.
     """
-    summary = JourneyStore(url).summary(sender_id)
+    store = JourneyStore(url)
+    summary = store.summary(sender_id)
     if summary is not None:
         people = [PersonEntry(**person) for person in summary["inventory"]]
         summary["circle_alt"] = "Closeness circle. " + describe(people)
+        summary["week_text"] = conversation_view.week_text(summary)
+        summary["phq9_view"] = conversation_view.phq9_view(store.load(sender_id).checkins)
     return summary
 
 
@@ -277,9 +295,15 @@ def conversation(request: Request, sender_id: str, nlu: str = "", staff: Staff =
     store.audit("view", staff.user, sender_id, None, client_ip(request))
     transcript = store.transcript(sender_id)
     open_handoff = next((h for h in reversed(summary["handoffs"]) if h["status"] in ("requested", "taken")), None)
+    # The header: the open (else the latest) hand-off's tier in plain words, and the message that raised it.
+    latest = open_handoff or (summary["handoffs"][-1] if summary["handoffs"] else None)
+    record = AppStore(store.url).get_handoff(latest["id"]) if latest else None
+    tier = staff_tier(record) if record else None
+    trigger = conversation_view.trigger_index(transcript, record.message, record.created_at) if record else None
     return render(request, "conversation.html", staff, c=summary, transcript=transcript, notes=store.notes(sender_id),
                   journey=journey(sender_id, store.url), show_nlu=nlu == "1", open_handoff=open_handoff,
-                  flags=store.review_flags(sender_id),
+                  flags=store.review_flags(sender_id), tier=tier, trigger=trigger,
+                  banner=conversation_view.banner(tier, open_handoff is not None, bool(summary.get("has_crisis"))),
                   review_statuses=REVIEW_STATUSES, flash=request.query_params.get("done", ""))
 
 
@@ -553,6 +577,10 @@ def audit_log(request: Request, user: str = "", action: str = "", target: str = 
         user=user, action=action, target=target,
         since=datetime.fromtimestamp(since, tz=timezone.utc) if since else None,
         until=datetime.fromtimestamp(until, tz=timezone.utc) if until else None, page=page)
+    names = {u.email: u.name for u in store.list_users()}
+    for entry in entries:
+        entry["sentence"] = audit_sentence(entry, names)
+        entry["action_label"] = action_label(entry["action"] or "")
     return render(request, "audit.html", staff, entries=entries, total=total, page=page,
                   pages=max(1, -(-total // 100)), params=dict(request.query_params),
                   query=_filter_query(request))
