@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Optional
 
-from bot.journey import answers, formulation, inventory, phq9, problem_areas, steps
+from bot.journey import answers, formulation, inventory, phq9, picture_token, problem_areas, steps
 from bot.journey.answers import Unclear, is_skip
 from bot.journey.exercises import exercise_for
 from bot.journey.interruptions import looks_like_question
@@ -418,7 +418,8 @@ class Journey:
             return [Reply("utter_journey/nothing_changed")]
         state = self.state
         state.removed_people += [p.id for p in state.people if p.id is not None]
-        keep = {"sender_id": state.sender_id, "display_name": state.display_name, "image_token": state.image_token,
+        keep = {"sender_id": state.sender_id, "display_name": state.display_name,
+                "image_token": picture_token.new_token(),  # the old picture's address stops working
                 "created_at": state.created_at, "removed_people": state.removed_people}
         fresh = JourneyState(**keep)
         fresh.phase_dates[INITIAL] = today()
@@ -454,6 +455,9 @@ class Journey:
     def people_replies(self) -> list[Reply]:
         if not self.state.people:
             return [Reply("utter_journey/no_people")]
+        # a picture shown now works for at least a day (the service saves a renewed token)
+        self.state.image_token = picture_token.renewed(self.state.image_token,
+                                                       within=picture_token.RENEW_WITHIN_SECONDS)
         url = self.image_url(self.state.image_token)
         replies = [Reply("utter_journey/people", self.variables())]
         if url:

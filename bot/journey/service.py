@@ -39,8 +39,9 @@ class JourneyService:
         if state.created_at is None:
             state.weeks_planned = weeks_planned()
         journey = Journey(state, image_url)
+        token = state.image_token
         result = operation(journey)
-        if save:
+        if save or state.image_token != token:  # a renewed picture token (people_replies) is kept
             self.store.save(state)
         return result, journey
 

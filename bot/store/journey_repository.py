@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import json
-import secrets
 from typing import Any, Optional
 
 from sqlalchemy import delete, select
 
+from bot.journey import picture_token
 from bot.journey.state import CheckinEntry, JourneyState, PersonEntry
 from bot.store.db import session_scope
 from bot.store.models import Journey, JourneyCheckin, JourneyPerson, utcnow
@@ -74,7 +74,7 @@ class JourneyStore:
             if row is None:
                 row = Journey(sender_id=state.sender_id, created_at=utcnow())
                 session.add(row)
-            state.image_token = state.image_token or secrets.token_urlsafe(24)
+            state.image_token = picture_token.renewed(state.image_token)  # a new one when missing or expired
             for f in _PLAIN_FIELDS:
                 setattr(row, f, getattr(state, f))
             for f in _JSON_FIELDS:
@@ -114,11 +114,13 @@ class JourneyStore:
 
     def delete(self, sender_id: str) -> int:
         """Remove the journey and everything in it (the person asked to delete their data)."""
+        quiet = {"synchronize_session": False}  # SQLAlchemy cannot evaluate the subquery in Python
         with session_scope(self.url) as session:
             ids = select(Journey.id).where(Journey.sender_id == sender_id).scalar_subquery()
-            session.execute(delete(JourneyCheckin).where(JourneyCheckin.journey_id.in_(ids)))
-            session.execute(delete(JourneyPerson).where(JourneyPerson.journey_id.in_(ids)))
-            return session.execute(delete(Journey).where(Journey.sender_id == sender_id)).rowcount or 0
+            session.execute(delete(JourneyCheckin).where(JourneyCheckin.journey_id.in_(ids)), execution_options=quiet)
+            session.execute(delete(JourneyPerson).where(JourneyPerson.journey_id.in_(ids)), execution_options=quiet)
+            return session.execute(delete(Journey).where(Journey.sender_id == sender_id),
+                                   execution_options=quiet).rowcount or 0
 
     def summary(self, sender_id: str) -> Optional[dict[str, Any]]:
         """What the staff dashboard shows: inventory, focus, formulation, goals, check-ins."""

@@ -29,6 +29,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from bot import logging_filter
 from bot.crisis import notifier
 from bot.handoff import escalation
+from bot.journey import picture_token
 from bot.journey.circle import render_svg
 from bot.store.journey_repository import JourneyStore
 from bot.web.dashboard.routes import CSP as STAFF_CSP
@@ -38,7 +39,7 @@ from bot.web.dashboard.security import production
 from bot.web.staff_api import router as staff_api
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
-# JourneyStore.save makes image tokens with secrets.token_urlsafe (URL-safe base64, 32 characters).
+# Picture tokens: bot/journey/picture_token.py (32 URL-safe characters, "-", issue time in hex).
 IMAGE_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 SVG_HEADERS = {
     "Cache-Control": "no-store",
@@ -226,10 +227,14 @@ def journey_store() -> JourneyStore:
 def journey_circle(token: str, store: JourneyStore = Depends(journey_store)) -> Response:
     """The person's closeness circle, for the chat (and the staff dashboard) to show as a picture.
 
-    Public: the token in the address is the journey's unguessable secret. Unknown -> 404.
+    Public: the token in the address is the journey's unguessable secret. Unknown -> 404; expired
+    (PICTURE_TOKEN_DAYS, or replaced by "start over") -> 410 with a kind word.
     """
     state = store.by_image_token(token) if IMAGE_TOKEN.fullmatch(token) else None
+    plain = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
     if state is None:
-        return Response("Not found", status_code=404, media_type="text/plain",
-                        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+        return Response("This picture is no longer here.", status_code=404, media_type="text/plain", headers=plain)
+    if picture_token.expired(token):
+        return Response("This picture has expired, to keep it private. Ask the assistant to show your people "
+                        "again for a fresh one.", status_code=410, media_type="text/plain", headers=plain)
     return Response(render_svg(state.people), media_type="image/svg+xml", headers=SVG_HEADERS)
