@@ -90,6 +90,7 @@ class CrisisDetector:
         self._voiders = set(negation["voiders"])
         self._window = int(negation["window"])
         self._media = {self.lemma(w) for w in self.lexicon["media"]}
+        self._topic_words = {self.lemma(w) for w in self.lexicon["topic_talk"]}
         self._context = {name: re.compile("|".join(patterns)) for name, patterns in self.lexicon["context"].items()}
         self.normalizer = Normalizer(
             vocabulary=self._vocabulary(),
@@ -153,12 +154,22 @@ class CrisisDetector:
         recovery (its own sentence) or as someone's settled work (the message); None keeps the crisis. See
         `context` in lexicon.yml; a present marker anywhere in the message keeps a crisis a crisis."""
         sentence, context = signal.sentence.lower(), self._context
+        if signal.category == "suicide":
+            if context["hyperbole"].search(sentence):
+                return "none"
+            if context["escape_verb"].search(sentence) and context["escape_break"].search(sentence) \
+                    and not context["escape_final"].search(text):
+                return "none"
         if signal.category == "harm_to_others":
             if context["idiom_verb"].search(signal.phrase.lower()) and context["idiom_reason"].search(sentence) \
                     and not context["idiom_serious"].search(f"{previous_sentence.lower()} {sentence}"):
                 return "none"
+        if signal.category == "overdose" and context["hyperbole"].search(sentence):
+            return "none"
         if present or signal.category == POSSIBLE:
             return None
+        if context["joking"].search(sentence):
+            return "possible"
         if context["past"].search(sentence) or context["recovery"].search(sentence) or (
                 context["work"].search(text) and context["settled"].search(text)):
             return "possible"
@@ -195,7 +206,7 @@ class CrisisDetector:
         if any(s.rule.category == hit.rule.category and s.start < hit.end and hit.start < s.end
                for s in safes):
             return True
-        if hit.rule.topic and (self._about_media(doc, hit.start)
+        if hit.rule.topic and (self._about_media(doc, hit.start) or self._topic_talk(doc, hit.start, hit.end)
                                or self._about_a_death(doc, hit.start, previous_sentence)):
             return True
         return hit.rule.negatable and self._negated(doc, hit.start, hit.end)
@@ -208,13 +219,23 @@ class CrisisDetector:
         before = doc[max(sent.start, start - 4):start]
         return not any(t.lower_ in _FIRST_PERSON for t in before)
 
+    def _topic_talk(self, doc: Doc, start: int, end: int) -> bool:
+        """The term names a subject ("self-harm rates", "warning signs of suicide"): a `topic_talk` word within
+        two tokens after it or three before, and no I/me/myself in the two tokens before it."""
+        sent = doc[start].sent
+        if any(t.lower_ in ("i", "me", "myself") for t in doc[max(sent.start, start - 2):start]):
+            return False
+        near = list(doc[end:min(end + 2, sent.end)]) + list(doc[max(sent.start, start - 3):start])
+        return any(t.lemma_ in self._topic_words for t in near)
+
     def _about_a_death(self, doc: Doc, start: int, previous_sentence: str) -> bool:
         """How someone died, told as grief: "he died when I was 19. suicide." / "my brother died.
         overdose." A death word in the term's sentence or the one before, and no I/me/my in the
         term's own sentence before it (so "she died of an overdose. i want to overdose too" fires)."""
         sent = doc[start].sent
-        if any(t.lower_ in _FIRST_PERSON for t in doc[sent.start:start]):
-            return False
+        before = doc[sent.start:start]
+        if any(t.lower_ in ("i", "me", "myself") for t in before) or (len(before) and before[-1].lower_ == "my"):
+            return False  # "my best mate died of an overdose" is grief; "i want to overdose", "my overdose" are not
         words = [t.lower_ for t in sent] + re.findall(r"[a-z']+", previous_sentence.lower())
         return any(w in _DEATH_WORDS for w in words) or "passed away" in " ".join(words)
 

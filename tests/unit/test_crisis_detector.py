@@ -216,6 +216,32 @@ def test_anything_serious_keeps_the_threat(detector, text):
     assert detector.detect(text) is not None and detector.detect(text).category == "harm_to_others"
 
 
+@pytest.mark.parametrize("text", [
+    "our school is writing a self-harm policy and I need the right wording",
+    "what are the warning signs of suicide in older men",
+    "I'd rather die than sit through another of his barbecues",
+    "typical me, I shot myself in the foot by saying yes to everything",
+    "wish I could vanish for a week somewhere sunny with a book",
+    "I want to disappear to a cottage for the weekend, phone off",
+    "my best mate died of an overdose last year and I miss him",
+    "the doctor said it was an overdose of vitamin D, she's fine",
+])
+def test_talk_about_a_topic_hyperbole_escape_wishes_and_grief_are_not_a_crisis(detector, text):
+    assert detector.detect(text) is None
+
+
+@pytest.mark.parametrize("text", [
+    "i want to disappear forever",
+    "wish i could vanish for good, ive looked up painless ways",
+    "I'd rather die and I mean it, I've got the pills",
+    "my uncle did stuff to me when i was little and he still comes round every sunday",
+    "just took a bunch of sleeping pills lol bye",
+    "how many paracetamol is an overdose, i have 40",
+])
+def test_the_same_words_with_a_plan_a_present_or_a_laugh_stay_a_crisis(detector, text):
+    assert detector.detect(text) is not None
+
+
 def test_crisis_in_one_sentence_of_a_long_message(detector):
     text = ("Work has been rough and my manager keeps moving deadlines. I went to the gym. "
             "Honestly some nights I just want to die. Anyway, how does IPT work?")
