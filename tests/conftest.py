@@ -80,6 +80,7 @@ def db_url(request) -> str:
 
 STAFF_TOKEN = "staff-token-for-tests"
 RASA_TOKEN = "rasa-token-for-tests"
+CONVERSATION_TOKEN_SECRET = "conversation-token-secret-for-tests-0123456789"
 
 
 def free_port() -> int:
@@ -136,6 +137,9 @@ def assistant(tmp_path_factory) -> Assistant:
             "DATABASE_URL": db_url, "HANDOFF_SPOOL": str(tmp / "spool.jsonl"),
             "STAFF_API_TOKEN": STAFF_TOKEN, "RASA_API_TOKEN": RASA_TOKEN,
             "NOTIFIER_INTERVAL": "0.5", "CRISIS_LOCALE": "US",
+            # the tests name their own conversations over REST and socket.io (a token that is sent is still
+            # checked: tests/integration/test_conversation_tokens.py); the widget gets tokens from the web app
+            "REQUIRE_CONVERSATION_TOKEN": "false", "CONVERSATION_TOKEN_SECRET": CONVERSATION_TOKEN_SECRET,
         },
     )
     stack.start()

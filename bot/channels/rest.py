@@ -10,6 +10,11 @@ Here:
 - except a turn whose replies carry the crisis card: those are always delivered (`200`, header
   `X-IPT-Degraded: store-unavailable`), because crisis help must not depend on the database.
 
+Conversation ids are server-issued (bot/channels/conversation_token.py): the sender is the subject of
+the `Authorization: Bearer <token>` the web app issued; a body `sender` is ignored. Without a valid
+token the answer is `401 {"error": ...}`; with REQUIRE_CONVERSATION_TOKEN=false a request without a
+token may still name its sender as below.
+
 Before NLU (bot/channels/limits.py): a missing, over-long or other-channel-shaped sender id is
 refused with `400 {"error": ...}` (no shared `default` conversation); a client-set `input_channel`
 is ignored (always `rest`); a message over MAX_MESSAGE_CHARS gets a kind reply and is kept, unparsed.
@@ -29,12 +34,15 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse, ResponseStream
 
+from bot.channels import conversation_token
 from bot.channels.limits import check_sender_id, size_guard
 from bot.store.turn_status import begin_turn, end_turn
 
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
+NO_TOKEN = ("a valid conversation token is required: the web app issues one (POST /chat/session), "
+            "send it as 'Authorization: Bearer <token>'")
 UNAVAILABLE = "The assistant cannot store the conversation right now; please send the message again shortly."
 
 
@@ -60,10 +68,16 @@ class RestChannel(RestInput):
         async def receive(request: Request) -> Union[ResponseStream, HTTPResponse]:
             if not isinstance(request.json, dict):
                 return response.json({"error": "expected a JSON object with sender and message"}, status=400)
-            sender_id = await self._extract_sender(request)
-            problem = check_sender_id(sender_id)
-            if problem:
-                return response.json({"error": problem}, status=400)
+            token = conversation_token.bearer(request.headers.get("Authorization"))
+            if token is not None or conversation_token.required():
+                sender_id = conversation_token.subject(token)  # the body's sender never counts
+                if sender_id is None:
+                    return response.json({"error": NO_TOKEN}, status=401, headers={"WWW-Authenticate": "Bearer"})
+            else:
+                sender_id = await self._extract_sender(request)
+                problem = check_sender_id(sender_id)
+                if problem:
+                    return response.json({"error": problem}, status=400)
             text = self._extract_message(request)
             if text is not None and not isinstance(text, str):
                 return response.json({"error": "message must be a string"}, status=400)

@@ -14,7 +14,14 @@ When the conversation could not be read or stored during a turn (a database outa
 database) and an `ipt_error` event `{"error": ..., "retry": true}` follows them, so a client can
 tell that the turn was answered without its context and not kept.
 
-Before NLU (bot/channels/limits.py): a `session_request` or a message with a missing, over-long or
+Conversation ids are server-issued (bot/channels/conversation_token.py): `session_request` carries
+`{"token": <the web app's token>}` (and may carry its `session_id`); the connection joins the token's
+conversation and is bound to it; every message it sends goes to that conversation (a `session_id` in
+a message is ignored). A missing or invalid token (401) or a `session_id` other than the token's
+(403) is refused with an `ipt_error` event to that connection only: it joins no room and gets nothing
+of any conversation. With REQUIRE_CONVERSATION_TOKEN=false a connection without a token works as before.
+
+Before NLU (bot/channels/limits.py), without a token: a `session_request` or a message with a missing, over-long or
 other-channel-shaped session id is refused with an `ipt_error` event `{"error": ..., "status": 400}`
 to that connection only (it joins no room, nothing is processed); a message over MAX_MESSAGE_CHARS
 gets a kind reply and is kept, unparsed.
@@ -28,11 +35,14 @@ from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
+from bot.channels import conversation_token
 from bot.channels.limits import check_sender_id, size_guard
 from bot.handoff import presence
 from bot.store.turn_status import begin_turn, end_turn
 
 ERROR_EVENT = "ipt_error"
+NO_TOKEN = "a valid conversation token is required in session_request (the web app issues it: POST /chat/session)"
+OTHER_CONVERSATION = "this token is for another conversation"
 STORE_UNAVAILABLE = "The assistant could not store this message; please send it again shortly."
 
 
@@ -91,24 +101,71 @@ class SocketIOChannel(SocketIOInput):
         return webhook
 
     def _check_session_ids(self) -> None:
-        """Wrap Rasa's `session_request` and message handlers with the session id check."""
+        """Wrap Rasa's `session_request`, message and `disconnect` handlers: a connection is bound to the
+        conversation of the token its `session_request` carried, and its messages go there only."""
         handlers = self.sio.handlers[self.namespace or "/"]
+        bound: Dict[Text, Text] = {}  # socket id -> conversation id (the token's subject)
+        self.bound_sessions = bound
+        namespace = self.namespace or "/"
 
-        def checked(handler: Callable[..., Awaitable[Any]], required: bool) -> Callable[..., Awaitable[Any]]:
-            async def handle(sid: Text, data: Any = None) -> None:
-                if data is not None and not isinstance(data, dict):
-                    await self.sio.emit(ERROR_EVENT, {"error": "expected a JSON object", "status": 400}, room=sid)
+        async def refuse(sid: Text, error: Text, status: int) -> None:
+            await self.sio.emit(ERROR_EVENT, {"error": error, "status": status}, room=sid)
+
+        rasa_session_request = handlers["session_request"]
+        rasa_message = handlers.get(self.user_message_evt)
+        rasa_disconnect = handlers.get("disconnect")
+
+        async def session_request(sid: Text, data: Any = None) -> None:
+            if data is not None and not isinstance(data, dict):
+                await refuse(sid, "expected a JSON object", 400)
+                return
+            data = dict(data or {})
+            token = data.pop("token", None)
+            session_id = data.get("session_id")
+            if token is not None or conversation_token.required():
+                subject = conversation_token.subject(token)
+                if subject is None:
+                    await refuse(sid, NO_TOKEN, 401)
                     return
-                session_id = (data or {}).get("session_id")
-                if required or session_id is not None:
-                    problem = check_sender_id(session_id)
-                    if problem:
-                        await self.sio.emit(ERROR_EVENT, {"error": problem, "status": 400}, room=sid)
-                        return
-                await handler(sid, data)
+                if session_id is not None and session_id != subject:
+                    await refuse(sid, OTHER_CONVERSATION, 403)
+                    return
+                previous = bound.get(sid)
+                if previous and previous != subject:  # a new conversation on this connection: leave the old one
+                    self.sio.leave_room(sid, previous, namespace=namespace)
+                bound[sid] = subject
+                await rasa_session_request(sid, {"session_id": subject})
+                return
+            if session_id is not None:
+                problem = check_sender_id(session_id)
+                if problem:
+                    await refuse(sid, problem, 400)
+                    return
+            await rasa_session_request(sid, data)
 
-            return handle
+        async def message(sid: Text, data: Any = None) -> None:
+            if not isinstance(data, dict):
+                await refuse(sid, "expected a JSON object", 400)
+                return
+            data = dict(data)
+            if sid in bound:
+                data["session_id"] = bound[sid]  # never the client's word for it
+            elif conversation_token.required():
+                await refuse(sid, NO_TOKEN, 401)
+                return
+            else:
+                problem = check_sender_id(data.get("session_id"))
+                if problem:
+                    await refuse(sid, problem, 400)
+                    return
+            await rasa_message(sid, data)
 
-        handlers["session_request"] = checked(handlers["session_request"], required=False)
-        if self.session_persistence:
-            handlers[self.user_message_evt] = checked(handlers[self.user_message_evt], required=True)
+        async def disconnect(sid: Text) -> None:
+            bound.pop(sid, None)
+            if rasa_disconnect is not None:
+                await rasa_disconnect(sid)
+
+        handlers["session_request"] = session_request
+        handlers["disconnect"] = disconnect
+        if rasa_message is not None:
+            handlers[self.user_message_evt] = message

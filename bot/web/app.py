@@ -32,6 +32,7 @@ from bot.handoff import escalation
 from bot.journey import picture_token
 from bot.journey.circle import render_svg
 from bot.store.journey_repository import JourneyStore
+from bot.web.chat_session import router as chat_session
 from bot.web.dashboard.routes import CSP as STAFF_CSP
 from bot.web.dashboard.routes import STATIC_DIR as STAFF_STATIC
 from bot.web.dashboard.routes import router as staff_dashboard
@@ -203,6 +204,7 @@ app = FastAPI(title="IPT assistant", lifespan=lifespan, docs_url=None, redoc_url
               openapi_url=None if production() else "/openapi.json")
 app.add_middleware(WebHardening)
 app.include_router(staff_api)
+app.include_router(chat_session)  # POST /chat/session: the widget's conversation id and token
 app.include_router(staff_dashboard)
 app.mount("/staff/static", StaticFiles(directory=str(STAFF_STATIC)), name="staff-static")
 # The chat widget (static/widget/) and its vendored socket.io-client (static/vendor/).

@@ -7,7 +7,13 @@
  * data-storage="session" (forget the conversation when the tab closes), data-token="<JWT>"
  * (when the Rasa socket.io channel requires one), data-title, data-max-length (default 1000),
  * data-locale="en-GB" (sent with every message as metadata {"locale": ...}: the crisis lines of that
- * country, or the international ones for a country without lines; unset: the server's CRISIS_LOCALE).
+ * country, or the international ones for a country without lines; unset: the server's CRISIS_LOCALE),
+ * data-session-url (default: the web app this script came from, /chat/session).
+ *
+ * The conversation id is the server's: the widget asks the web app (POST /chat/session) for an id and
+ * its signed token, keeps them, and sends the token with every message (REST: Authorization: Bearer;
+ * socket.io: in session_request). A proxy keeps a conversation on one Rasa server by its routing key
+ * (a keyed hash of the id, never the id): the X-Conversation-Key header, or ?key= on socket.io's URL.
  *
  * Every text from the server or the person is put into the page with textContent: no HTML from a
  * message is ever parsed or executed. Links are only made for http(s), tel: and sms: addresses.
@@ -29,6 +35,8 @@
   var TITLE = cfg.title || "IPT assistant";
   var LOCALE = /^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8}){0,3}$/.test(cfg.locale || "") ? cfg.locale : null;
   var METADATA = LOCALE ? { locale: LOCALE } : null;
+  var SESSION_URL = cfg.sessionUrl || STATIC.replace(/\/static$/, "") + "/chat/session";
+  var RENEW_BEFORE = 30 * 86400;  // seconds: a token with less left is exchanged for a new one (same id)
   var PREFIX = "ipt-widget:" + SERVER + ":";
   var store = cfg.storage === "session" ? window.sessionStorage : window.localStorage;
   var MAX_TRANSCRIPT = 300;
@@ -44,12 +52,6 @@
     }
     if (text !== undefined && text !== null) { node.textContent = String(text); }
     return node;
-  }
-
-  function newSenderId() {
-    var bytes = new Uint8Array(16); // 128 random bits
-    window.crypto.getRandomValues(bytes);
-    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
   }
 
   function load(key, fallback) {
@@ -97,10 +99,21 @@
 
   // ---- state -----------------------------------------------------------------------------
 
-  var sender = load("sender", null);
-  if (typeof sender !== "string" || !/^[0-9a-f]{32,}$/.test(sender)) { sender = newSenderId(); save("sender", sender); }
-  var transcript = load("transcript:" + sender, []);
+  // {id, token, expires_at, key}: the conversation the web app issued to this device
+  function asSession(s) {
+    if (!s || typeof s !== "object") { return null; }
+    var id = s.id || s.conversation_id;
+    if (typeof id !== "string" || !/^[0-9a-f]{32,}$/.test(id) || typeof s.token !== "string") { return null; }
+    return { id: id, token: s.token, expires_at: Number(s.expires_at) || 0, key: s.key || s.routing_key || "" };
+  }
+  var session = asSession(load("session", null));
+  var oldSender = load("sender", null);  // an id this widget once made itself: no server accepts it now
+  if (typeof oldSender === "string") { forget("transcript:" + oldSender); forget("sender"); }
+  var sender = session ? session.id : null;
+  var transcript = sender ? load("transcript:" + sender, []) : [];
   if (!Array.isArray(transcript)) { transcript = []; }
+  var spare = null;         // a second session fetched ahead, so "Clear conversation" switches at once
+  var asking = null;        // the session request under way
   var outbox = [];          // user messages not yet delivered: {text, entry}
   var socket = null;
   var socketReady = false;
@@ -112,6 +125,48 @@
   var staffHere = null;     // while clinic staff have joined: {name: "Sam" | null}
   var NOTICE = "Automated assistant, not a therapist. In an emergency, call your local emergency number.";
   var NOTICE_STAFF = "You're talking with a person from the clinic. In an emergency, call your local emergency number.";
+
+  // ---- the conversation id and its token ---------------------------------------------------
+
+  function requestSession(token) {
+    return fetch(SESSION_URL, {
+      method: "POST", headers: { "Content-Type": "application/json" }, credentials: "omit",
+      body: JSON.stringify(token ? { token: token } : {})
+    }).then(function (res) {
+      if (!res.ok) { throw new Error("HTTP " + res.status); }
+      return res.json();
+    }).then(function (data) {
+      var s = asSession(data);
+      if (!s) { throw new Error("no session"); }
+      return s;
+    });
+  }
+
+  function adopt(s) {
+    if (sender && s.id !== sender) { forget("transcript:" + sender); }  // the old token was refused
+    session = s; sender = s.id;
+    save("session", s);
+    persist();
+  }
+
+  // The current session, asking the web app for one (or a fresh token) when needed.
+  function withSession() {
+    if (session && session.expires_at - Date.now() / 1000 > RENEW_BEFORE) { return Promise.resolve(session); }
+    if (!asking) {
+      var before = session;
+      asking = requestSession(before && before.token).then(function (s) {
+        asking = null;
+        if (session === before) { adopt(s); }
+        return session;
+      }, function (error) { asking = null; throw error; });
+    }
+    return asking;
+  }
+
+  function fetchSpare() {
+    if (spare) { return; }
+    requestSession(null).then(function (s) { spare = s; }, function () { /* asked again when needed */ });
+  }
 
   // ---- the DOM ---------------------------------------------------------------------------
 
@@ -327,7 +382,7 @@
       return { from: e.from, kind: e.kind, text: e.text, payload: e.payload, buttons: e.buttons, src: e.src,
         custom: e.custom, staff: e.staff, event: e.event, ts: e.ts, pending: e.pending || undefined };
     });
-    save("transcript:" + sender, plain);
+    if (sender) { save("transcript:" + sender, plain); }
   }
 
   function addEntry(entry) {
@@ -391,19 +446,26 @@
   }
 
   function deliver(item) {
+    return withSession().then(function (s) { return deliverIn(s, item); });
+  }
+
+  function deliverIn(s, item) {
     if (socket && socketReady && !restOnly) {
-      var data = { message: item.payload, session_id: sender };
+      var data = { message: item.payload, session_id: s.id };  // the server uses the socket's own conversation
       if (METADATA) { data.metadata = METADATA; }
       socket.emit("user_uttered", data);
       markSent(item.entry);
       return Promise.resolve(true);
     }
-    // ?sender= lets a proxy send every request of a conversation to the same Rasa server
-    return fetch(SERVER + "/webhooks/rest/webhook?sender=" + encodeURIComponent(sender), {
-      method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(METADATA ? { sender: sender, message: item.payload, metadata: METADATA }
-        : { sender: sender, message: item.payload })
+    // the token names the conversation; X-Conversation-Key lets a proxy keep it on one Rasa server
+    var body = { sender: s.id, message: item.payload };
+    if (METADATA) { body.metadata = METADATA; }
+    var headers = { "Content-Type": "application/json", "Authorization": "Bearer " + s.token };
+    if (s.key) { headers["X-Conversation-Key"] = s.key; }
+    return fetch(SERVER + "/webhooks/rest/webhook", {
+      method: "POST", headers: headers, body: JSON.stringify(body)
     }).then(function (res) {
+      if (res.status === 401 && session === s) { session.expires_at = 0; }  // ask for a valid token, then retry
       if (!res.ok) { throw new Error("HTTP " + res.status); }
       return res.json();
     }).then(function (messages) {
@@ -499,16 +561,18 @@
 
   // Forgets this device's transcript and conversation id, and starts a new conversation.
   function startFresh() {
-    forget("transcript:" + sender);
-    sender = newSenderId();
-    save("sender", sender);
+    if (sender) { forget("transcript:" + sender); }
+    session = null; sender = null; forget("session");
     transcript = []; outbox = [];
+    if (spare) { adopt(spare); spare = null; }  // the new conversation's id, issued ahead
     log.textContent = ""; crisisSlot.textContent = "";
     crisisSlot.classList.remove("ipt-w__crisis-slot--compact");
     setPresence(false, null);
+    withSession().then(fetchSpare, function () { /* asked again with the next message */ });
     if (socket) {
-      // a new connection for the new conversation, so a proxy hashing on ?sender= routes it anew
-      socket.io.opts.query = { sender: sender };
+      // a new connection for the new conversation, so a proxy hashing on its key routes it anew
+      socketReady = false;
+      socket.io.opts.query = session && session.key ? { key: session.key } : {};
       if (socket.connected) { socket.disconnect().connect(); }
     }
   }
@@ -524,15 +588,29 @@
       document.head.appendChild(tag);
       return;
     }
-    // query.sender: the production profile's proxy keeps a conversation on one Rasa server by it
-    var options = { path: "/socket.io", query: { sender: sender }, reconnectionDelay: 1000, reconnectionDelayMax: 10000 };
+    // query.key (a keyed hash of the id, never the id): the production proxy keeps a conversation on one
+    // Rasa server by it (browsers cannot set headers on WebSocket connections)
+    var options = { path: "/socket.io", query: session && session.key ? { key: session.key } : {},
+      reconnectionDelay: 1000, reconnectionDelayMax: 10000 };
     if (cfg.token) { options.auth = { token: cfg.token }; }
     socket = window.io(SERVER, options);
-    socket.on("connect", function () {
-      socket.emit("session_request", { session_id: sender });
+    var refused = 0;
+    function askForSession() {
+      withSession().then(function (s) {
+        if (socket.connected) { socket.emit("session_request", { session_id: s.id, token: s.token }); }
+      }, function () { setStatus("Can't reach the assistant. Retrying…", "error"); setTimeout(askForSession, 5000); });
+    }
+    socket.on("connect", askForSession);
+    socket.on("ipt_error", function (e) {
+      if (!e || (e.status !== 401 && e.status !== 403)) { return; }
+      socketReady = false;
+      if (refused++ === 0 && session) { session.expires_at = 0; askForSession(); return; }  // a fresh token, once
+      restOnly = true;  // the socket keeps refusing: messages go over REST, which says why
+      ping();
     });
     socket.on("session_confirm", function () {
       socketReady = true;
+      refused = 0;
       clearTimeout(retryTimer);
       retryDelay = 2000;
       setStatus("Connected", "ok");
@@ -561,7 +639,7 @@
   updateCounter();
   var startOpen = container || cfg.open === "true" || load("open", false) === true;
   setOpen(!!startOpen, false);
-  connectSocket();
+  withSession().then(function () { fetchSpare(); connectSocket(); }, connectSocket);
 
   window.IPTWidget = {
     open: function () { setOpen(true, true); },
