@@ -15,10 +15,17 @@ if the long one had not come (Rasa builds dialogue states at actions).
 characters of `A-Z a-z 0-9 _ . ~ -`, and not shaped like another channel's ids (a phone number,
 `whatsapp:+1...`, a Telegram chat id: all digits), so nobody reaches an SMS, WhatsApp or Telegram
 conversation through the web channels. `check_sender_id` says what is wrong, or None.
+
+**Malformed bodies** (REST and socket.io): a message that is missing, not a string, or holds a NUL
+character (PostgreSQL cannot store it, so the turn would fail and the widget resend it forever), and
+socket.io metadata that is not a JSON object, are refused before anything runs: REST answers
+`400 {"error": <reason>}`, socket.io an `ipt_error` event `{"error": <reason>, "status": 400}`.
+`check_message_text` and `check_message_payload` say what is wrong, or None.
 """
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import re
@@ -74,6 +81,37 @@ def check_sender_id(sender: Any) -> Optional[Text]:
         return "the sender id looks like a phone number or a chat id of another channel"
     if not _SENDER.match(sender):
         return "the sender id may only contain letters, digits, '_', '.', '~' and '-'"
+    return None
+
+
+def check_message_text(text: Any) -> Optional[Text]:
+    """None when `text` can be a message (REST `message`, socket.io `message`), else the reason."""
+    if text is None:
+        return "a message is required"
+    if not isinstance(text, str):
+        return "the message must be a string"
+    if "\x00" in text:
+        return "the message must not contain NUL characters"
+    return None
+
+
+def check_message_payload(data: Any, metadata_key: Text = "metadata") -> Optional[Text]:
+    """None when a socket.io message event's `data` can be handled, else the reason: it must be a JSON
+    object with a string `message`; its metadata (`metadata_key`), if any, a JSON object or a string
+    holding one (Rasa's channel parses a string with `json.loads` and would raise)."""
+    if not isinstance(data, dict):
+        return "expected a JSON object"
+    problem = check_message_text(data.get("message"))
+    if problem:
+        return problem
+    metadata = data.get(metadata_key)
+    if isinstance(metadata, str):
+        try:
+            metadata = json.loads(metadata)
+        except ValueError:
+            return f"{metadata_key} must be a JSON object"
+    if metadata is not None and not isinstance(metadata, dict):
+        return f"{metadata_key} must be a JSON object"
     return None
 
 

@@ -35,7 +35,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, ResponseStream
 
 from bot.channels import conversation_token
-from bot.channels.limits import check_sender_id, size_guard
+from bot.channels.limits import check_message_text, check_sender_id, size_guard
 from bot.store.turn_status import begin_turn, end_turn
 
 logger = logging.getLogger(__name__)
@@ -79,8 +79,9 @@ class RestChannel(RestInput):
                 if problem:
                     return response.json({"error": problem}, status=400)
             text = self._extract_message(request)
-            if text is not None and not isinstance(text, str):
-                return response.json({"error": "message must be a string"}, status=400)
+            problem = check_message_text(text)  # missing, not a string, NUL: 400, never a 503 to retry
+            if problem:
+                return response.json({"error": problem}, status=400)
             input_channel = self._extract_input_channel(request)
             metadata = self.get_metadata(request)
             if rasa.utils.endpoints.bool_arg(request, "stream", default=False):

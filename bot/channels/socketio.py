@@ -36,7 +36,7 @@ from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
 from bot.channels import conversation_token
-from bot.channels.limits import check_sender_id, size_guard
+from bot.channels.limits import check_message_payload, check_sender_id, size_guard
 from bot.handoff import presence
 from bot.store.turn_status import begin_turn, end_turn
 
@@ -144,8 +144,9 @@ class SocketIOChannel(SocketIOInput):
             await rasa_session_request(sid, data)
 
         async def message(sid: Text, data: Any = None) -> None:
-            if not isinstance(data, dict):
-                await refuse(sid, "expected a JSON object", 400)
+            problem = check_message_payload(data, self.metadata_key)  # limits.py: message, metadata
+            if problem:
+                await refuse(sid, problem, 400)
                 return
             data = dict(data)
             if sid in bound:
