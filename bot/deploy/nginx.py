@@ -6,8 +6,11 @@ service. What it does:
 
 - **Rasa servers**: `hash $conversation_key consistent`, so every request of one conversation goes
   to the same server (Rasa 3.6's Redis lock store is not atomic across servers). The key is, in
-  this order: the `X-Conversation-Id` header, the `sender` query parameter (our widget and load
-  client add `?sender=<id>` to the REST webhook and to the socket.io connection), the id in
+  this order: the `X-Conversation-Key` header (our widget's REST requests) or the `conversation_key`
+  query parameter (its socket.io connection: browsers cannot set headers there), both a keyed hash of
+  the conversation id that the web app issues with the id (bot/channels/conversation_token.py), so no
+  id appears in a logged URL; then, for older clients and the load generator, the `X-Conversation-Id`
+  header and the `sender` query parameter (`?sender=<id>`); the id in
   `/conversations/<id>/...` (Rasa's HTTP API, which staff replies use), and for socket.io without
   either, the client's address (socket.io's long-polling needs every request of a session on one
   server). Requests with no key at all (messaging-app webhooks) are spread round robin.
@@ -219,12 +222,15 @@ http {{
     }}
 
     # Which conversation a request belongs to (see bot/deploy/nginx.py).
-    map "$http_x_conversation_id|$arg_sender|$uri" $conversation_key {{
-        "~^(?<key>[^|]+)\\|"                      $key;
-        "~^\\|(?<key>[^|]+)\\|"                    $key;
-        "~^\\|\\|/conversations/(?<key>[^/]+)/"    $key;
-        "~^\\|\\|/socket\\.io/"                    $remote_addr;
-        default                                   "";
+    # The widget sends a keyed hash of the id (X-Conversation-Key; ?conversation_key= on socket.io), never the id.
+    map "$http_x_conversation_key|$arg_conversation_key|$http_x_conversation_id|$arg_sender|$uri" $conversation_key {{
+        "~^(?<key>[^|]+)\\|"                              $key;
+        "~^\\|(?<key>[^|]+)\\|"                            $key;
+        "~^\\|\\|(?<key>[^|]+)\\|"                          $key;
+        "~^\\|\\|\\|(?<key>[^|]+)\\|"                        $key;
+        "~^\\|\\|\\|\\|/conversations/(?<key>[^/]+)/"        $key;
+        "~^\\|\\|\\|\\|/socket\\.io/"                        $remote_addr;
+        default                                           "";
     }}
 {extra}
 

@@ -13,7 +13,7 @@
  * The conversation id is the server's: the widget asks the web app (POST /chat/session) for an id and
  * its signed token, keeps them, and sends the token with every message (REST: Authorization: Bearer;
  * socket.io: in session_request). A proxy keeps a conversation on one Rasa server by its routing key
- * (a keyed hash of the id, never the id): the X-Conversation-Key header, or ?key= on socket.io's URL.
+ * (a keyed hash of the id, never the id): the X-Conversation-Key header, or ?conversation_key= on socket.io's URL.
  *
  * Every text from the server or the person is put into the page with textContent: no HTML from a
  * message is ever parsed or executed. Links are only made for http(s), tel: and sms: addresses.
@@ -572,7 +572,7 @@
     if (socket) {
       // a new connection for the new conversation, so a proxy hashing on its key routes it anew
       socketReady = false;
-      socket.io.opts.query = session && session.key ? { key: session.key } : {};
+      socket.io.opts.query = session && session.key ? { conversation_key: session.key } : {};
       if (socket.connected) { socket.disconnect().connect(); }
     }
   }
@@ -588,9 +588,9 @@
       document.head.appendChild(tag);
       return;
     }
-    // query.key (a keyed hash of the id, never the id): the production proxy keeps a conversation on one
+    // query.conversation_key (a keyed hash of the id, never the id): the production proxy keeps a conversation on one
     // Rasa server by it (browsers cannot set headers on WebSocket connections)
-    var options = { path: "/socket.io", query: session && session.key ? { key: session.key } : {},
+    var options = { path: "/socket.io", query: session && session.key ? { conversation_key: session.key } : {},
       reconnectionDelay: 1000, reconnectionDelayMax: 10000 };
     if (cfg.token) { options.auth = { token: cfg.token }; }
     socket = window.io(SERVER, options);
