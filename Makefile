@@ -84,6 +84,12 @@ bench-quick: train  ## one short load-bench run (to try it out)
 run-prod: train  ## production profile: N Rasa + M action servers, web app, nginx on PostgreSQL + Redis (Ctrl-C stops all)
 	@$(PY) -m bot.deploy.prod --model $(MODEL)
 
+.PHONY: audit
+audit: setup  ## pip-audit of requirements.lock; fails, saying so, when the advisory databases are unreachable (not part of `make test`)
+	@test -x var/audit-venv/bin/pip-audit || { $(PY) -m venv var/audit-venv && var/audit-venv/bin/pip install -q pip-audit==2.10.1; } \
+	  || { echo "AUDIT DID NOT RUN: pip-audit could not be installed into var/audit-venv" >&2; exit 2; }
+	@$(PY) -m scripts.audit
+
 .PHONY: purge purge-dry-run
 purge: setup  ## erase conversations idle longer than RETENTION_DAYS (unset/0: keep all; open hand-offs skipped)
 	@$(PY) -m bot.store.retention
