@@ -10,8 +10,30 @@
     });
   } catch (e) { format = null; }
 
+  var UTC_TEXT = /^\s*(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d) UTC\s*$/;
+
+  // Pages that print a plain "2026-03-01 09:30:00 UTC" (in a table cell, or a <time> whose datetime is
+  // that text): the same, as <time datetime="...Z">.
+  function upgrade(root) {
+    Array.prototype.forEach.call(root.querySelectorAll("td, time"), function (el) {
+      if (el.tagName === "TIME") {
+        var m = UTC_TEXT.exec(el.getAttribute("datetime") || "");
+        if (m) { el.setAttribute("datetime", m[1] + "T" + m[2] + "Z"); el.setAttribute("title", m[0].trim()); }
+        return;
+      }
+      if (el.children.length || !UTC_TEXT.test(el.textContent)) return;
+      var parts = UTC_TEXT.exec(el.textContent), time = document.createElement("time");
+      time.setAttribute("datetime", parts[1] + "T" + parts[2] + "Z");
+      time.setAttribute("title", parts[0].trim());
+      time.textContent = parts[0].trim();
+      el.textContent = "";
+      el.appendChild(time);
+    });
+  }
+
   function localize(root) {
     if (!format || !root || !root.querySelectorAll) return;
+    upgrade(root);
     var list = root.matches && root.matches("time[datetime]") ? [root] : root.querySelectorAll("time[datetime]");
     Array.prototype.forEach.call(list, function (el) {
       if (el.getAttribute("data-local")) return;
