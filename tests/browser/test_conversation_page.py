@@ -67,6 +67,18 @@ def save_conversation(url: str) -> None:
         pool.submit(asyncio.run, AppTrackerStore(url=url).save(tracker)).result()
 
 
+def add_message(url: str, text: str) -> None:
+    """The person writes again (as the Rasa server would store it)."""
+    async def add():
+        store = AppTrackerStore(url=url)
+        tracker = await store.retrieve(SENDER)
+        tracker.update(UserUttered(text, {"name": "inform", "confidence": 0.9}, input_channel="socketio"))
+        await store.save(tracker)
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, add()).result()
+
+
 def save_journey(url: str) -> None:
     day = datetime.now(timezone.utc) - timedelta(weeks=8)
     JourneyStore(url).save(JourneyState(
@@ -118,7 +130,8 @@ def no_sideways_scroll(page) -> bool:
 
 
 @pytest.mark.parametrize("width,height", [(1280, 900), (390, 844)], ids=["desktop", "phone"])
-def test_conversation_page_header_trigger_link_sticky_reply_and_no_sideways_scroll(web, browser, width, height):
+def test_conversation_page_header_trigger_link_sticky_reply_and_no_sideways_scroll(web, browser, sqlite_url, width,
+                                                                                   height):
     context = browser.new_context(viewport={"width": width, "height": height}, timezone_id="America/New_York")
     page = context.new_page()
     try:
@@ -162,6 +175,13 @@ def test_conversation_page_header_trigger_link_sticky_reply_and_no_sideways_scro
         assert "15" in page.locator("#phq9-chart desc").text_content()
         assert page.locator("#mood-chart circle.point").count() == 3
         assert no_sideways_scroll(page), page.evaluate("document.documentElement.scrollWidth")
+        # a new line from the live feed: its time and the header's "last" time are local too
+        add_message(sqlite_url, "are you still there")
+        line = page.locator("#transcript .msg.from-person", has_text="are you still there")
+        expect(line).to_be_visible(timeout=4000)
+        expect(line.locator("time")).to_have_attribute("data-local", "1")
+        expect(page.locator("#c-last time")).to_have_attribute("data-local", "1")
+        assert in_view(page, "#reply-text")
         if width > 1000:  # the journey beside the transcript, not thousands of pixels below
             page.evaluate("window.scrollTo(0, 0)")
             box = page.locator("#journey").bounding_box()

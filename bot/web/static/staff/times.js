@@ -15,7 +15,7 @@
   // Pages that print a plain "2026-03-01 09:30:00 UTC" (in a table cell, or a <time> whose datetime is
   // that text): the same, as <time datetime="...Z">.
   function upgrade(root) {
-    Array.prototype.forEach.call(root.querySelectorAll("td, time"), function (el) {
+    Array.prototype.forEach.call(root.querySelectorAll("td, time, #c-last"), function (el) {
       if (el.tagName === "TIME") {
         var m = UTC_TEXT.exec(el.getAttribute("datetime") || "");
         if (m) { el.setAttribute("datetime", m[1] + "T" + m[2] + "Z"); el.setAttribute("title", m[0].trim()); }
@@ -68,11 +68,9 @@
     localize(document);
     focusLinks();
     if (window.MutationObserver) {
-      new MutationObserver(function (changes) {
-        changes.forEach(function (change) {
-          Array.prototype.forEach.call(change.addedNodes, function (node) { if (node.nodeType === 1) localize(node); });
-        });
-      }).observe(document.body, {childList: true, subtree: true});
+      // New lines from the live feed, a refreshed queue, the "last message" time staff.js rewrites.
+      new MutationObserver(function () { localize(document); })
+        .observe(document.body, {childList: true, subtree: true});
     }
   });
 })();
