@@ -88,3 +88,12 @@ def test_bearer_jwt_is_short_lived():
     claims = jwt.decode(value, TOKEN, algorithms=["HS256"])
     assert 0 < claims["exp"] - time.time() <= 180
     assert json.dumps(claims).count(TOKEN) == 0
+
+
+@pytest.mark.parametrize("path", ["deploy/docker-compose.yml", "deploy/k8s/rasa.yaml", "deploy/Dockerfile"])
+def test_deployments_start_rasa_through_the_launcher_without_a_secret_argument(path):
+    from bot import PROJECT_ROOT
+
+    text = (PROJECT_ROOT / path).read_text()
+    assert "bot.deploy.rasa_launcher run" in text
+    assert "--auth-token" not in text and "--jwt-secret" not in text and "rasa run " not in text
