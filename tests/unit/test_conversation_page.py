@@ -34,6 +34,9 @@ def test_phq9_chart_is_valid_svg_with_one_point_per_check_in_in_order():
     # band limits as dashed guides
     guides = [g for g in root.findall(f"{SVG}line") if g.get("class") == "guide"]
     assert len(guides) == 4
+    # their labels sit right of every point and value, so the line never covers them
+    labels = [t for t in root.findall(f"{SVG}text") if t.text in ("mild", "moderate", "moderately severe", "severe")]
+    assert len(labels) == 4 and min(float(t.get("x")) for t in labels) > max(xs) + 4
 
 
 def test_chart_has_a_text_alternative_with_every_value():

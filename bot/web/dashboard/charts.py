@@ -13,8 +13,9 @@ from markupsafe import Markup
 
 from bot.journey import phq9
 
-WIDTH, HEIGHT = 360, 180
-LEFT, RIGHT, TOP, BOTTOM = 34, 12, 12, 30
+WIDTH, HEIGHT = 400, 180
+LEFT, RIGHT, TOP, BOTTOM = 34, 14, 12, 30
+GUIDE_LABEL_WIDTH = 104
 PHQ9_BAND_LABELS = {"minimal": "minimal", "mild": "mild", "moderate": "moderate",
                     "moderately_severe": "moderately severe", "severe": "severe"}
 # Short wording of the nine items (Kroenke, Spitzer & Williams, 2001), for the item table.
@@ -54,7 +55,9 @@ def line_chart(points: Sequence[tuple[datetime, int]], y_max: int, title: str, u
     points = sorted(((at if at.tzinfo else at.replace(tzinfo=timezone.utc)), int(v)) for at, v in points)
     if not points:
         return Markup("")
-    inner_w, inner_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    # Guide labels sit right of the plot, where no point or value can cover them.
+    right = RIGHT + (GUIDE_LABEL_WIDTH if guides else 0)
+    inner_w, inner_h = WIDTH - LEFT - right, HEIGHT - TOP - BOTTOM
 
     def y_of(value: float) -> float:
         return TOP + inner_h * (1 - min(max(value, 0), y_max) / y_max)
@@ -67,15 +70,15 @@ def line_chart(points: Sequence[tuple[datetime, int]], y_max: int, title: str, u
              f'aria-labelledby="{tid} {did}" xmlns="http://www.w3.org/2000/svg">',
              f'<title id="{tid}">{escape(title)}</title>',
              f'<desc id="{did}">{escape(f"{len(points)} values, oldest first. {words}.")}</desc>',
-             f'<line x1="{LEFT}" y1="{TOP + inner_h}" x2="{WIDTH - RIGHT}" y2="{TOP + inner_h}" stroke="#767676"/>',
+             f'<line x1="{LEFT}" y1="{TOP + inner_h}" x2="{WIDTH - right}" y2="{TOP + inner_h}" stroke="#767676"/>',
              f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{TOP + inner_h}" stroke="#767676"/>',
              f'<text x="{LEFT - 6}" y="{TOP + inner_h + 4}" text-anchor="end" font-size="11" fill="#4a4a4a">0</text>',
              f'<text x="{LEFT - 6}" y="{TOP + 4}" text-anchor="end" font-size="11" fill="#4a4a4a">{y_max}</text>']
     for value, label in guides:
         y = y_of(value)
-        parts.append(f'<line class="guide" x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" '
+        parts.append(f'<line class="guide" x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - right + 4}" y2="{y:.1f}" '
                      'stroke="#9e9e9e" stroke-dasharray="4 3"/>')
-        parts.append(f'<text x="{WIDTH - RIGHT}" y="{y - 3:.1f}" text-anchor="end" font-size="10" '
+        parts.append(f'<text x="{WIDTH - right + 8}" y="{y + 4:.1f}" text-anchor="start" font-size="11" '
                      f'fill="#4a4a4a">{escape(label)}</text>')
     if len(xy) > 1:
         parts.append('<polyline fill="none" stroke="#0b5394" stroke-width="2" points="'
@@ -93,7 +96,7 @@ def line_chart(points: Sequence[tuple[datetime, int]], y_max: int, title: str, u
     else:
         parts.append(f'<text x="{LEFT}" y="{base}" text-anchor="start" font-size="11" '
                      f'fill="#4a4a4a">{escape(_day(first))}</text>')
-        parts.append(f'<text x="{WIDTH - RIGHT}" y="{base}" text-anchor="end" font-size="11" '
+        parts.append(f'<text x="{WIDTH - right}" y="{base}" text-anchor="end" font-size="11" '
                      f'fill="#4a4a4a">{escape(_day(last))}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
