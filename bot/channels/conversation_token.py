@@ -6,9 +6,10 @@ Rasa server's REST and socket.io channels take the conversation id from a valid 
 nobody reaches a conversation whose token they do not hold (and no SMS, WhatsApp or Telegram
 conversation: their ids are never issued here).
 
-The key is CONVERSATION_TOKEN_SECRET, or a random one generated once under
-var/conversation_token_secret (created 0600); every process that issues or checks tokens must see
-the same key (set the variable when they run on different machines).
+The key is CONVERSATION_TOKEN_SECRET; else one derived from RASA_API_TOKEN (HMAC-SHA256, so it is not
+Rasa's own JWT key), which the web app and every Rasa server already share (runner, compose,
+Kubernetes); else a random one generated once under var/conversation_token_secret (created 0600).
+Every process that issues or checks tokens must see the same key.
 
 `REQUIRE_CONVERSATION_TOKEN=false` (a developer's machine, the older tests) lets a request without a
 token name its conversation as before; a token that is sent is still checked.
@@ -41,6 +42,9 @@ def _secret() -> bytes:
     value = os.environ.get("CONVERSATION_TOKEN_SECRET", "").strip()
     if value:
         return value.encode()
+    shared = os.environ.get("RASA_API_TOKEN", "").strip()
+    if shared:
+        return hmac.new(shared.encode(), b"ipt conversation tokens", hashlib.sha256).hexdigest().encode()
     if "file" in _cache:
         return _cache["file"]
     var = PROJECT_ROOT / "var"

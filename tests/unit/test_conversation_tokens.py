@@ -42,6 +42,18 @@ def test_a_token_names_its_conversation_until_it_expires_and_only_with_our_key()
     assert key == conversation_token.routing_key(issued.conversation_id) and issued.conversation_id not in key
 
 
+def test_without_its_own_secret_the_key_is_derived_from_the_shared_rasa_token_and_is_not_that_token(monkeypatch):
+    monkeypatch.delenv("CONVERSATION_TOKEN_SECRET")
+    monkeypatch.setenv("RASA_API_TOKEN", "rasa-api-token-shared-by-every-server-0123")
+    issued = conversation_token.issue()  # the web app
+    assert conversation_token.subject(issued.token) == issued.conversation_id  # a Rasa server, same env
+    with_rasa_key = jwt.encode({"sub": "x", "exp": int(time.time()) + 60, "iss": "ipt-web"},
+                               "rasa-api-token-shared-by-every-server-0123", algorithm="HS256")
+    assert conversation_token.subject(with_rasa_key) is None
+    monkeypatch.setenv("RASA_API_TOKEN", "another-deployment-token-0123456789")
+    assert conversation_token.subject(issued.token) is None
+
+
 def test_a_token_near_its_expiry_is_renewed_for_the_same_conversation():
     fresh = conversation_token.issue()
     assert conversation_token.renew(fresh.token).token == fresh.token  # plenty left: kept
