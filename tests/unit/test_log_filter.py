@@ -115,12 +115,17 @@ def test_uvicorns_access_log_still_formats(captured):
     handler = logging.StreamHandler(stream)
     handler.setFormatter(AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s', use_colors=False))
     access = logging.getLogger("uvicorn.access")
+    level, disabled = access.level, access.disabled  # another test's uvicorn may have changed them
+    access.setLevel(logging.INFO)
+    access.disabled = False
     access.addHandler(handler)
     try:
         access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", "/healthz", "1.1", 200)
         access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", f"/x?sender={SENDER}&a=1", "1.1", 200)
     finally:
         access.removeHandler(handler)
+        access.setLevel(level)
+        access.disabled = disabled
     lines = stream.getvalue().splitlines()
     assert lines[0] == '127.0.0.1:5000 - "GET /healthz HTTP/1.1" 200 OK'
     assert lines[1].startswith('127.0.0.1:5000 - "GET /x?sender=conv-') and SENDER not in lines[1]
