@@ -260,7 +260,9 @@ def _after_message(tracker: DialogueStateTracker) -> Tuple[Optional[str], List[E
     prompt = previous_prompt(tracker)
     if prompt in (SAFETY_QUESTION, SAFETY_QUESTION_LOW_MOOD, SAFETY_AGAIN, *HOLDING_PROMPTS):
         answer = read_safety_answer(text, name)
-        if name == POSSIBLE_INTENT or answer in (YES, UNSURE):
+        # A plain "no" is the person's answer even when the words around it are low ("no, just really low"):
+        # it is flagged for staff review; a risk cue without a plain no is the clear-risk path.
+        if answer in (YES, UNSURE) or (name == POSSIBLE_INTENT and answer != NO):
             return _clear(tracker)
         if answer == NO:
             if state == REQUESTED:

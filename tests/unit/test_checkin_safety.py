@@ -52,6 +52,27 @@ def test_no_im_safe_after_the_low_mood_question_suggests_the_clinician_and_resum
     assert "doctor or clinician" in text and "988" in text
 
 
+@pytest.mark.parametrize("answer", ["no im not going to do anything, just really low",
+                                    "no. im just so tired of everything"])
+def test_a_plain_no_with_low_words_is_a_no_flagged_for_review(answer):
+    """Played as a person through REST: "no im not going to do anything, just really low" (NLU: possible_risk)
+    got the crisis reply and a hand-off."""
+    turn = at_mood_step("1")
+    run_turn(turn)
+    turn.update(UserUttered(answer, {"name": "possible_risk"}))
+    assert run_turn(turn) == ["utter_safety_check_ok_low_mood", "action_flag_for_review", "journey_form"]
+
+
+@pytest.mark.parametrize("answer, intent", [("yes", "affirm"), ("not sure", "affirm"),
+                                            ("no, but i dont see the point anymore", "possible_risk"),
+                                            ("i just feel hopeless", "possible_risk")])
+def test_yes_not_sure_or_a_risk_cue_without_a_plain_no_is_the_crisis_reply(answer, intent):
+    turn = at_mood_step("1")
+    run_turn(turn)
+    turn.update(UserUttered(answer, {"name": intent}))
+    assert run_turn(turn)[:3] == ["utter_crisis", "utter_crisis_resources", "action_crisis_handoff"]
+
+
 @pytest.mark.parametrize("answer", ["yes", "not sure"])
 def test_yes_or_not_sure_after_the_low_mood_question_is_the_crisis_reply(answer):
     turn = at_mood_step("1")
