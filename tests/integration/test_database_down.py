@@ -37,7 +37,9 @@ def postgres_assistant(tmp_path_factory):
             log_dir=Path(PROJECT_ROOT / "test-artifacts" / "logs-postgres"),
             extra_env={"DATABASE_URL": url, "HANDOFF_SPOOL": str(tmp / "spool.jsonl"),
                        "STAFF_API_TOKEN": STAFF_TOKEN, "RASA_API_TOKEN": RASA_TOKEN,
-                       "NOTIFIER_INTERVAL": "0.5"},
+                       "NOTIFIER_INTERVAL": "0.5",
+                       # this test names its own conversation over REST (tokens are tested elsewhere)
+                       "REQUIRE_CONVERSATION_TOKEN": "false"},
         )
         stack.start()
         try:
