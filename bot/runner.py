@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from typing import Callable, Optional
 from urllib.parse import urlsplit
 
 from bot import PROJECT_ROOT
+from bot.secret_file import secret_in_file
 
 VAR = PROJECT_ROOT / "var"
 BIN = Path(sys.executable).parent
@@ -41,17 +41,8 @@ def secret_from_env_or_file(env_name: str, filename: str) -> str:
     value = os.environ.get(env_name)
     if value:
         return value
-    path = VAR / filename
-    if not path.exists():
-        private_var()
-        try:  # the mode is set when the file is made, never widened then narrowed
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process made it first
-            pass
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(32))
-    return path.read_text().strip()
+    private_var()
+    return secret_in_file(VAR / filename)
 
 
 def private_sqlite(env: dict[str, str]) -> None:

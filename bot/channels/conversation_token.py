@@ -27,6 +27,7 @@ from typing import Any, Optional
 import jwt
 
 from bot import PROJECT_ROOT
+from bot.secret_file import secret_in_file
 
 ALGORITHM = "HS256"
 ISSUER = "ipt-web"
@@ -45,26 +46,9 @@ def _secret() -> bytes:
     shared = os.environ.get("RASA_API_TOKEN", "").strip()
     if shared:
         return hmac.new(shared.encode(), b"ipt conversation tokens", hashlib.sha256).hexdigest().encode()
-    if "file" in _cache:
-        return _cache["file"]
-    var = PROJECT_ROOT / "var"
-    path = var / SECRET_FILE
-    if not path.exists():
-        var.mkdir(mode=0o700, parents=True, exist_ok=True)
-        try:  # made 0600 at open, never widened
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process made it first
-            pass
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(32))
-    for _ in range(50):  # another process may be writing it this very moment
-        text = path.read_text().strip()
-        if text:
-            _cache["file"] = text.encode()
-            return _cache["file"]
-        time.sleep(0.02)
-    raise RuntimeError(f"{path} is empty: delete it, or set CONVERSATION_TOKEN_SECRET")
+    if "file" not in _cache:
+        _cache["file"] = secret_in_file(PROJECT_ROOT / "var" / SECRET_FILE).encode()
+    return _cache["file"]
 
 
 def lifetime_seconds() -> int:

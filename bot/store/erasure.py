@@ -28,7 +28,6 @@ import hmac
 import json
 import logging
 import os
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -36,6 +35,7 @@ from typing import Any, Optional
 from sqlalchemy import delete, inspect, select, update
 
 from bot import PROJECT_ROOT
+from bot.secret_file import secret_in_file
 from bot.store.db import session_scope
 from bot.store.models import (
     Handoff,
@@ -64,17 +64,7 @@ def _key() -> bytes:
     value = os.environ.get(KEY_ENV, "").strip()
     if value:
         return value.encode()
-    path = Path(os.environ.get("ERASURE_KEY_FILE", KEY_FILE))
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process made it first
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(32))
-    return path.read_text().strip().encode()
+    return secret_in_file(Path(os.environ.get("ERASURE_KEY_FILE", KEY_FILE))).encode()
 
 
 def pseudonym(sender_id: str) -> str:

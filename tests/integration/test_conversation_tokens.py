@@ -4,26 +4,14 @@ from the token only. The shared stack runs with REQUIRE_CONVERSATION_TOKEN=false
 ids), where a token that is sent is still checked; a tokenless request when tokens are required is
 refused in tests/unit/test_conversation_tokens.py."""
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 import socketio
 
+from tests.integration.test_socketio_session import run, until
+
 pytestmark = pytest.mark.integration
-
-
-def run(coroutine):
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
-
-
-async def until(check, timeout=30.0):
-    for _ in range(int(timeout / 0.2)):
-        if check():
-            return True
-        await asyncio.sleep(0.2)
-    return check()
 
 
 def new_session(assistant) -> dict:
