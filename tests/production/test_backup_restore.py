@@ -1,4 +1,4 @@
-"""Backup and restore (issue 16, item 6), the commands of README "Retention and backups", run once:
+"""Backup and restore (issue 16, item 6), the commands of docs/operators/backup-restore.md, run once:
 a journey and its conversation saved through the store API, `pg_dump` of the database, `pg_restore`
 into a fresh empty database, and everything loads the same there: the journey with its people and
 check-ins, the closeness-circle picture's token, the transcript the assistant resumes from, the
@@ -94,7 +94,7 @@ def test_pg_dump_and_pg_restore_into_a_fresh_database_bring_the_journey_back(tmp
         assert {"event": "slot", "name": "display_name", "value": "Maren"}.items() <= next(
             e for e in before["events"] if e["event"] == "slot").items() and state.image_token
         dump = tmp_path / "ipt.dump"
-        # README: pg_dump --format=custom --file=ipt-$(date +%F).dump "$DATABASE_URL"
+        # docs/operators/backup-restore.md: pg_dump --format=custom --file=ipt-$(date +%F).dump "$DATABASE_URL"
         subprocess.run([pg_dump, "--format=custom", f"--file={dump}", url], check=True, timeout=120)
         assert dump.stat().st_size > 0
 
@@ -106,7 +106,7 @@ def test_pg_dump_and_pg_restore_into_a_fresh_database_bring_the_journey_back(tmp
             with create_engine(restored, future=True).connect() as connection:  # really fresh: no tables
                 assert connection.execute(text(
                     "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")).scalar() == 0
-            # README: pg_restore --no-owner --no-privileges --exit-on-error --dbname="$NEW_DATABASE_URL" ipt.dump
+            # docs/operators/backup-restore.md: pg_restore --no-owner --no-privileges --exit-on-error --dbname="$NEW_DATABASE_URL" ipt.dump
             subprocess.run([pg_restore, "--no-owner", "--no-privileges", "--exit-on-error", f"--dbname={restored}",
                             str(dump)], check=True, timeout=120)
             assert versions(restored) == versions(url)
@@ -126,17 +126,17 @@ def test_sqlite_backup_copy_brings_the_journey_back(tmp_path):
     before = loaded(url)
     copy = tmp_path / "restore" / "ipt.db"
     copy.parent.mkdir()
-    # README: sqlite3 var/ipt.db ".backup 'var/ipt-backup.db'" (safe while the servers run)
+    # docs/operators/backup-restore.md: sqlite3 var/ipt.db ".backup 'var/ipt-backup.db'" (safe while the servers run)
     subprocess.run([sqlite3, str(source), f".backup '{copy}'"], check=True, timeout=60)
     still_works(f"sqlite:///{copy}", before)
 
 
-def test_the_readme_gives_the_commands_this_test_runs():
+def test_the_guides_give_the_commands_this_test_runs():
     from bot import PROJECT_ROOT
 
-    readme = (PROJECT_ROOT / "README.md").read_text()
-    section = readme.split("## Retention and backups", 1)[1].split("\n## ", 1)[0]
-    assert 'pg_dump --format=custom --file=ipt-$(date +%F).dump "$DATABASE_URL"' in section
-    assert "pg_restore --no-owner --no-privileges --exit-on-error --dbname=" in section
-    assert "sqlite3 var/ipt.db \".backup 'var/ipt-backup.db'\"" in section
-    assert "| `RETENTION_DAYS` |" in readme and "make purge-dry-run" in section
+    guide = (PROJECT_ROOT / "docs" / "operators" / "backup-restore.md").read_text()
+    assert 'pg_dump --format=custom --file=ipt-$(date +%F).dump "$DATABASE_URL"' in guide
+    assert "pg_restore --no-owner --no-privileges --exit-on-error --dbname=" in guide
+    assert "sqlite3 var/ipt.db \".backup 'var/ipt-backup.db'\"" in guide
+    retention = (PROJECT_ROOT / "docs" / "operators" / "retention.md").read_text()
+    assert "| `RETENTION_DAYS` |" in retention and "make purge-dry-run" in retention
