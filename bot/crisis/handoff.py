@@ -19,6 +19,7 @@ from typing import Iterator, Optional
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import PROJECT_ROOT
+from bot.handoff import apprise_notify
 from bot.store.repository import AppStore
 
 logger = logging.getLogger(__name__)
@@ -41,12 +42,14 @@ class HandoffRequest:
 
 
 def notification_kinds() -> list[str]:
-    """Which staff notifications are configured: a webhook, e-mail, both or neither."""
+    """Which staff notifications are configured: a webhook, e-mail, Apprise, any of them or none."""
     kinds = []
     if os.environ.get("STAFF_WEBHOOK_URL"):
         kinds.append("webhook")
     if os.environ.get("SMTP_HOST") and os.environ.get("STAFF_EMAIL_TO"):
         kinds.append("email")
+    if os.environ.get(apprise_notify.SETTING, "").strip():
+        kinds.append(apprise_notify.KIND)
     return kinds
 
 

@@ -1,4 +1,4 @@
-"""Delivers staff notifications from the outbox: a signed JSON webhook and/or an e-mail.
+"""Delivers staff notifications from the outbox: a signed JSON webhook, an e-mail and/or Apprise.
 
 Each notification is claimed by one worker, sent, and marked delivered; a failure is retried with
 exponential back-off, so nothing is lost while a receiver is down. Receivers can de-duplicate on
@@ -9,6 +9,7 @@ SMTP_HOST, SMTP_PORT (587), SMTP_USER, SMTP_PASSWORD, SMTP_STARTTLS (true), SMTP
 STAFF_EMAIL_TO (comma-separated); PUBLIC_WEB_URL for the dashboard link. Escalations of hand-offs
 nobody took in time (`bot/handoff/escalation.py`) go to ONCALL_WEBHOOK_URL (ONCALL_WEBHOOK_SECRET,
 else STAFF_WEBHOOK_SECRET) and/or ONCALL_EMAIL_TO, or else to the staff targets, marked as escalations.
+NOTIFY_APPRISE_URLS adds Slack, Teams, PagerDuty, SMS ... through Apprise (`bot/handoff/apprise_notify.py`).
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from typing import Any, Callable
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.crisis.handoff import HandoffSpool
-from bot.handoff import escalation
+from bot.handoff import apprise_notify, escalation
 from bot.store.repository import AppStore, OutboxRecord
 
 logger = logging.getLogger(__name__)
@@ -129,8 +130,12 @@ def send_oncall_email(item: OutboxRecord) -> None:
     _send_mail(email_message(item, os.environ["ONCALL_EMAIL_TO"]))
 
 
+def send_apprise(item: OutboxRecord) -> None:
+    apprise_notify.send(item.payload, _dashboard_link(item.payload))
+
+
 SENDERS: dict[str, Callable[[OutboxRecord], None]] = {
-    "webhook": send_webhook, "email": send_email,
+    "webhook": send_webhook, "email": send_email, apprise_notify.KIND: send_apprise,
     escalation.ONCALL_WEBHOOK: send_oncall_webhook, escalation.ONCALL_EMAIL: send_oncall_email,
 }
 

@@ -6,8 +6,8 @@ Settings (environment, checked at start-up; a bad value stops it with a sentence
   closed) before it is escalated; default 10; 0 turns escalation off.
 - `ONCALL_WEBHOOK_URL` (http or https; signed with `ONCALL_WEBHOOK_SECRET`, else `STAFF_WEBHOOK_SECRET`)
   and/or `ONCALL_EMAIL_TO` (comma-separated; needs `SMTP_HOST`): where the escalation goes. With
-  neither set it goes to the normal staff targets (`STAFF_WEBHOOK_URL`, `STAFF_EMAIL_TO`), marked as an
-  escalation.
+  neither set it goes to the normal staff targets (`STAFF_WEBHOOK_URL`, `STAFF_EMAIL_TO`,
+  `NOTIFY_APPRISE_URLS`), marked as an escalation.
 
 The check runs in the notifier worker (`bot.crisis.notifier.run_once`). The wait is counted from when
 the hand-off was opened (a spooled one: from when the person asked), also out of clinic hours. Each
@@ -24,6 +24,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Mapping, Optional
 
 from bot.crisis.handoff import notification_kinds
+from bot.handoff import apprise_notify
 from bot.store.repository import AppStore
 
 logger = logging.getLogger(__name__)
@@ -78,8 +79,9 @@ def load_settings(environ: Optional[Mapping[str, str]] = None) -> EscalationSett
 
 
 def check_settings() -> None:
-    """For start-up: raises ValueError when an escalation setting is wrong."""
+    """For start-up: raises ValueError when an escalation setting or an Apprise URL is wrong."""
     load_settings()
+    apprise_notify.check_urls()
 
 
 def escalate_overdue(store: AppStore, now: Optional[datetime] = None,
@@ -98,6 +100,7 @@ def escalate_overdue(store: AppStore, now: Optional[datetime] = None,
                            ", ".join(map(str, escalated)), minutes, ", ".join(kinds))
         else:
             logger.error("Hand-off(s) %s not taken within %d minutes, and no notification target is "
-                         "configured (ONCALL_WEBHOOK_URL, ONCALL_EMAIL_TO, STAFF_WEBHOOK_URL, STAFF_EMAIL_TO).",
+                         "configured (ONCALL_WEBHOOK_URL, ONCALL_EMAIL_TO, STAFF_WEBHOOK_URL, STAFF_EMAIL_TO, "
+                         "NOTIFY_APPRISE_URLS).",
                          ", ".join(map(str, escalated)), minutes)
     return escalated
