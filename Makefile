@@ -37,6 +37,7 @@ test: setup lint validate train pytest story-test triage-eval  ## every check: l
 validate: setup  ## rasa data validate --fail-on-warning, and generated files up to date
 	@$(PY) -m bot.crisis.render_domain --check
 	@$(PY) -m bot.crisis.calibrate --check
+	@$(PY) -m bot.settings --check-doc
 	$(RASA) data validate --domain domain --data data --config config.yml --fail-on-warning
 
 pytest: train  ## unit and integration tests (uses the trained model)

@@ -6,6 +6,18 @@ import secrets
 import time
 from pathlib import Path
 
+from bot import PROJECT_ROOT
+
+VAR = PROJECT_ROOT / "var"
+
+
+def private_var() -> Path:
+    """var/ (the SQLite database, secrets, logs), readable by this user only (0700)."""
+    VAR.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if VAR.stat().st_uid == os.geteuid():
+        VAR.chmod(0o700)
+    return VAR
+
 
 def secret_in_file(path: Path) -> str:
     """The secret kept in `path`, made (32 random bytes, URL-safe) the first time; its folder is made 0700.

@@ -20,10 +20,25 @@ from sqlalchemy import create_engine, text
 
 from bot import PROJECT_ROOT
 from bot.runner import Stack
+from bot.settings import get_settings
 from bot.store.migrate import upgrade
 from bot.store.repository import AppStore
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(autouse=True)
+def settings_follow_the_environment(monkeypatch):
+    """get_settings() reads the environment once per process; here every monkeypatch.setenv / delenv
+    (and the start of each test) clears that cache, so the code under test sees the test's values."""
+    for name in ("setenv", "delenv"):
+        def changed(*args, _change=getattr(monkeypatch, name), **kwargs):
+            _change(*args, **kwargs)
+            get_settings.cache_clear()
+        setattr(monkeypatch, name, changed)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture

@@ -9,13 +9,14 @@ others leads with the emergency number. `INTL` is the international fallback whe
 from __future__ import annotations
 
 import logging
-import os
 import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Optional
 
 import yaml
+
+from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -98,16 +99,20 @@ def normalise_locale(value: str | None) -> str:
 
 
 def configured_locale() -> str:
-    return normalise_locale(os.environ.get("CRISIS_LOCALE"))
+    return normalise_locale(get_settings().crisis_locale)
 
 
-def check_configured_locale() -> str:
-    """CRISIS_LOCALE, checked at start-up: an unknown value is an error, never a silent US fallback."""
-    value = os.environ.get("CRISIS_LOCALE")
+def check_locale(value: Optional[str]) -> str:
+    """A CRISIS_LOCALE value, checked: an unknown one is an error, never a silent US fallback."""
     if value and _code(value) not in all_locales():
         raise ValueError(f"CRISIS_LOCALE={value!r} is not supported: set one of "
                          f"{', '.join(sorted(all_locales()))} (or UK), or add the country to bot/crisis/resources.yml")
     return normalise_locale(value)
+
+
+def check_configured_locale() -> str:
+    """CRISIS_LOCALE, checked at start-up (bot/settings.py checks it when it reads the environment)."""
+    return check_locale(get_settings().crisis_locale)
 
 
 def line_group(category: Optional[str]) -> str:
