@@ -106,7 +106,7 @@ def test_pg_dump_and_pg_restore_into_a_fresh_database_bring_the_journey_back(tmp
             with create_engine(restored, future=True).connect() as connection:  # really fresh: no tables
                 assert connection.execute(text(
                     "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")).scalar() == 0
-            # docs/operators/backup-restore.md: pg_restore --no-owner --no-privileges --exit-on-error --dbname="$NEW_DATABASE_URL" ipt.dump
+            # the guide: pg_restore --no-owner --no-privileges --exit-on-error --dbname="$NEW_DB_URL" ipt.dump
             subprocess.run([pg_restore, "--no-owner", "--no-privileges", "--exit-on-error", f"--dbname={restored}",
                             str(dump)], check=True, timeout=120)
             assert versions(restored) == versions(url)

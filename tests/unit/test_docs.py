@@ -1,10 +1,12 @@
-"""The docs say only what is true: README.md and docs/**/*.md against the Makefile, the files and the code.
+"""The docs say only what is true: README.md, docs/**/*.md and bot/**/README.md against the Makefile, the
+files and the code.
 
 - every `make <target>` written in code (inline or a fenced block) is a target of the Makefile;
-- every relative link points to an existing file;
+- every relative link points to an existing file, and its #anchor to a heading there;
 - README.md stays the front door: at most 250 lines;
 - every setting-like name in backticks (`DATABASE_URL`) is read somewhere in bot/, deploy/, scripts/ or
-  the Makefile.
+  the Makefile;
+- the privacy guide names every table of the app's models.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import pytest
 from bot import PROJECT_ROOT
 
 README = PROJECT_ROOT / "README.md"
-DOCS = sorted([README, *(PROJECT_ROOT / "docs").rglob("*.md")])
+DOCS = sorted([README, *(PROJECT_ROOT / "docs").rglob("*.md"), *(PROJECT_ROOT / "bot").rglob("README.md")])
 README_MAX_LINES = 250
 
 # Upper-snake names in the docs that are not our settings: set by CI, by PostgreSQL's image, or Python.
@@ -46,6 +48,12 @@ def relative_links(text: str) -> list[str]:
 
 def settings_mentioned(text: str) -> set[str]:
     return {span for span in INLINE_CODE.findall(FENCE.sub("", text)) if SETTING.fullmatch(span)} - NOT_SETTINGS
+
+
+def anchors_of(text: str) -> set[str]:
+    """GitHub's ids of a Markdown text's headings: lower case, punctuation dropped, spaces as hyphens."""
+    headings = re.findall(r"^#{1,6}\s+(.+?)\s*$", FENCE.sub("", text), re.M)
+    return {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in headings}
 
 
 def makefile_targets() -> set[str]:
@@ -78,6 +86,8 @@ def test_the_checks_read_the_docs():
     assert make_targets_mentioned(sample) == {"run", "run-prod"}
     assert relative_links(sample) == ["docs/a.md"]
     assert settings_mentioned(sample) == {"DATABASE_URL"}
+    assert anchors_of("## The first admin\n## Production (`make run-prod`)") == {
+        "the-first-admin", "production-make-run-prod"}
     everything = "\n".join(p.read_text(encoding="utf-8") for p in DOCS)
     assert len(make_targets_mentioned(everything)) >= 10
     assert len(relative_links(everything)) >= 20
@@ -97,6 +107,18 @@ def test_every_relative_link_points_to_a_file(path):
     assert not broken, f"{doc_id(path)} links to missing files: {broken}"
 
 
+@pytest.mark.parametrize("path", DOCS, ids=doc_id)
+def test_every_anchor_names_a_heading(path):
+    wrong = []
+    for link in relative_links(path.read_text(encoding="utf-8")):
+        target, _, anchor = link.partition("#")
+        target_path = path.parent / target
+        if anchor and target.endswith(".md") and target_path.exists():
+            if anchor not in anchors_of(target_path.read_text(encoding="utf-8")):
+                wrong.append(link)
+    assert not wrong, f"{doc_id(path)} links to headings that do not exist: {wrong}"
+
+
 def test_the_readme_is_a_front_door():
     lines = README.read_text(encoding="utf-8").count("\n")
     assert lines <= README_MAX_LINES, f"README.md has {lines} lines; move detail into docs/"
@@ -110,3 +132,12 @@ def test_every_setting_in_the_docs_is_read_by_the_code():
             if not re.search(rf"\b{name}\b", code):
                 unread.setdefault(name, doc_id(path))
     assert not unread, f"settings named in the docs that no code reads: {unread}"
+
+
+def test_the_privacy_guide_lists_every_table():
+    models = "".join((PROJECT_ROOT / "bot" / "store" / name).read_text() for name in ("models.py", "staff_models.py"))
+    tables = set(re.findall(r"__tablename__ = \"(\w+)\"", models))
+    guide = (PROJECT_ROOT / "docs" / "operators" / "privacy.md").read_text(encoding="utf-8")
+    assert len(tables) >= 10
+    missing = {table for table in tables if f"| `{table}` |" not in guide}
+    assert not missing, f"docs/operators/privacy.md does not list the tables {sorted(missing)}"
