@@ -141,3 +141,13 @@ def test_the_privacy_guide_lists_every_table():
     assert len(tables) >= 10
     missing = {table for table in tables if f"| `{table}` |" not in guide}
     assert not missing, f"docs/operators/privacy.md does not list the tables {sorted(missing)}"
+
+
+def test_the_deployment_guide_names_every_variable_the_compose_file_takes():
+    compose = (PROJECT_ROOT / "deploy" / "docker-compose.yml").read_text()
+    taken = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", compose))
+    guide = (PROJECT_ROOT / "docs" / "operators" / "deployment.md").read_text(encoding="utf-8")
+    section = guide.split("## Docker compose", 1)[1].split("\n## ", 1)[0]
+    assert len(taken) >= 10
+    missing = {name for name in taken if f"`{name}`" not in section}
+    assert not missing, f"docs/operators/deployment.md (Docker compose) does not name {sorted(missing)}"
