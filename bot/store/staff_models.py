@@ -1,7 +1,7 @@
 """Tables of the staff dashboard: accounts, sessions, the audit log, notes, review status and a
 per-conversation summary of Rasa's `events` table (kept up to date by the app, for a fast list).
 
-They share `Base` with the app tables, so Alembic sees them (migration 0003).
+They share `Base` with the app tables, so Alembic sees them (migrations 0003, 0009).
 """
 from __future__ import annotations
 
@@ -26,6 +26,22 @@ class StaffUser(Base):
     locked_until = Column(DateTime(timezone=True))
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     last_login_at = Column(DateTime(timezone=True))
+    oidc_subject = Column(String(255))  # the identity provider's `sub`, bound at the first OIDC sign-in (0009)
+
+
+class StaffApiToken(Base):
+    """A named bearer token of the staff API, acting as its user (with the user's current role).
+    Only the SHA-256 of the token is stored; the token itself is shown once, when it is made."""
+
+    __tablename__ = "staff_api_token"
+
+    id = Column(Integer, primary_key=True)
+    user_id = Column(Integer, ForeignKey("staff_user.id", ondelete="CASCADE"), nullable=False, index=True)
+    name = Column(String(80), nullable=False)
+    token_hash = Column(String(64), nullable=False, unique=True, index=True)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    last_used_at = Column(DateTime(timezone=True))
+    revoked_at = Column(DateTime(timezone=True))
 
 
 class StaffSession(Base):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -32,7 +33,15 @@ from sqlalchemy.exc import IntegrityError
 from bot.store.db import database_url, get_engine, session_scope
 from bot.store.models import Handoff, Journey, Person, utcnow
 from bot.store.repository import AppStore, _transcript_line
-from bot.store.staff_models import AuditEntry, ConversationSummary, StaffNote, StaffSession, StaffUser, SyncState
+from bot.store.staff_models import (
+    AuditEntry,
+    ConversationSummary,
+    StaffApiToken,
+    StaffNote,
+    StaffSession,
+    StaffUser,
+    SyncState,
+)
 
 # Rasa's SQLTrackerStore table, described here only to read it (Rasa creates and owns it).
 EVENTS = Table(
@@ -45,6 +54,8 @@ OPEN_HANDOFF = ("requested", "taken")
 MESSAGE_TYPES = ("user", "bot")
 SEARCH_TEXT_LIMIT = 100_000
 RECONCILE_EVERY = 30.0  # seconds
+API_TOKEN_PREFIX = "ipt_"  # so a leaked token is recognisable (secret scanners, logs)
+LAST_USED_EVERY = timedelta(minutes=1)  # a token's last-used time is written at most this often
 PAGE_SIZE = 50
 
 
@@ -78,11 +89,27 @@ class UserRecord:
     failed_logins: int
     locked_until: Optional[datetime]
     last_login_at: Optional[datetime]
+    oidc_subject: Optional[str] = None
 
 
 def _user(row: StaffUser) -> UserRecord:
     return UserRecord(row.id, row.email, row.name, row.role, row.active, row.failed_logins,
-                      row.locked_until, row.last_login_at)
+                      row.locked_until, row.last_login_at, row.oidc_subject)
+
+
+@dataclass(frozen=True)
+class ApiTokenRecord:
+    id: int
+    user_id: int
+    user_email: str
+    name: str
+    created_at: datetime
+    last_used_at: Optional[datetime]
+    revoked_at: Optional[datetime]
+
+
+def _api_token(row: StaffApiToken, email: str) -> ApiTokenRecord:
+    return ApiTokenRecord(row.id, row.user_id, email, row.name, row.created_at, row.last_used_at, row.revoked_at)
 
 
 @dataclass
@@ -231,6 +258,63 @@ class StaffStore:
                 session.execute(delete(StaffSession).where(StaffSession.user_id == user_id))
             if role:
                 row.role = role
+
+    def bind_oidc_subject(self, user_id: int, subject: str) -> None:
+        """Remember the identity provider's subject of this account (its first OpenID Connect sign-in)."""
+        with session_scope(self.url) as session:
+            session.get(StaffUser, user_id).oidc_subject = subject[:255]
+
+    # --- API tokens -------------------------------------------------------------------------
+
+    def create_api_token(self, user_id: int, name: str) -> tuple[ApiTokenRecord, str]:
+        """A new token for the user: its record and the token itself (never stored, shown once)."""
+        token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+        with session_scope(self.url) as session:
+            user = session.get(StaffUser, user_id)
+            row = StaffApiToken(user_id=user_id, name=name.strip()[:80] or "token", token_hash=token_hash(token))
+            session.add(row)
+            session.flush()
+            return _api_token(row, user.email), token
+
+    def api_tokens(self, user_id: int | None = None) -> list[ApiTokenRecord]:
+        """One user's tokens (or everyone's), newest first, revoked ones included."""
+        query = select(StaffApiToken, StaffUser.email).join(StaffUser, StaffUser.id == StaffApiToken.user_id)
+        if user_id is not None:
+            query = query.where(StaffApiToken.user_id == user_id)
+        with session_scope(self.url) as session:
+            return [_api_token(row, email) for row, email in
+                    session.execute(query.order_by(StaffApiToken.id.desc())).all()]
+
+    def get_api_token(self, token_id: int) -> ApiTokenRecord | None:
+        with session_scope(self.url) as session:
+            row = session.get(StaffApiToken, token_id)
+            return _api_token(row, session.get(StaffUser, row.user_id).email) if row else None
+
+    def revoke_api_token(self, token_id: int) -> bool:
+        """Revoke the token for good; False if it was revoked already (or does not exist)."""
+        with session_scope(self.url) as session:
+            row = session.get(StaffApiToken, token_id)
+            if row is None or row.revoked_at is not None:
+                return False
+            row.revoked_at = utcnow()
+            return True
+
+    def api_token_user(self, token: str) -> tuple[UserRecord, ApiTokenRecord] | None:
+        """The active user of a live (not revoked) token, and the token; records when it was last used."""
+        if not token.startswith(API_TOKEN_PREFIX):
+            return None
+        now = utcnow()
+        with session_scope(self.url) as session:
+            row = session.execute(select(StaffApiToken).where(
+                StaffApiToken.token_hash == token_hash(token))).scalar_one_or_none()
+            if row is None or row.revoked_at is not None:
+                return None
+            user = session.get(StaffUser, row.user_id)
+            if user is None or not user.active:
+                return None
+            if row.last_used_at is None or now - _aware(row.last_used_at) > LAST_USED_EVERY:
+                row.last_used_at = now
+            return _user(user), _api_token(row, user.email)
 
     # --- sessions ---------------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ from bot.journey import picture_token
 from bot.journey.circle import render_svg
 from bot.store.journey_repository import JourneyStore
 from bot.web.chat_session import router as chat_session
+from bot.web.dashboard import oidc
 from bot.web.dashboard.routes import CSP as STAFF_CSP
 from bot.web.dashboard.routes import STATIC_DIR as STAFF_STATIC
 from bot.web.dashboard.routes import router as staff_dashboard
@@ -56,6 +57,7 @@ logging_filter.install()  # no message text or tracker dumps in this process's l
 @asynccontextmanager
 async def lifespan(_app: FastAPI):
     escalation.check_settings()  # a bad HANDOFF_ESCALATE_AFTER_MINUTES / ONCALL_* stops start-up, saying why
+    oidc.check_settings()  # passwords off with no identity provider, or a half-set provider, stops start-up
     if os.environ.get("NOTIFIER_ENABLED", "true").lower() in ("1", "true", "yes"):
         interval = float(os.environ.get("NOTIFIER_INTERVAL", "2"))
         threading.Thread(target=notifier.run_forever, args=(interval,), daemon=True,

@@ -25,6 +25,7 @@ class Staff:
     user: UserRecord
     csrf: str
     token: str
+    api_token: int | None = None  # the id of the personal API token this request came with (staff API)
 
     def can(self, permission: str) -> bool:
         return permission in PERMISSIONS.get(self.user.role, frozenset())

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 from urllib.parse import urlencode
 
+import httpx
 import jinja2
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
@@ -32,7 +33,7 @@ from bot.store.staff_models import REVIEW_STATUSES, ROLES
 from bot.store.staff_repository import CATEGORY_LABELS, ConversationFilter, StaffStore, category_label
 from bot.store.staff_repository import _tier as staff_tier
 from bot.web import staff_api
-from bot.web.dashboard import conversation_view, export, security
+from bot.web.dashboard import conversation_view, export, oidc, security
 from bot.web.dashboard.audit_text import action_label, audit_sentence
 from bot.web.dashboard.auth import Staff, client_ip, require, session_staff
 from bot.web.dashboard.live import LiveFeed, live_feed
@@ -152,15 +153,32 @@ def _safe_next(target: str | None) -> str:
 # --- sign in and out ------------------------------------------------------------------------
 
 
+def _login_form(request: Request, next: str, error: str = "", email: str = "", status: int = 200) -> HTMLResponse:
+    """The sign-in page: the password form (unless turned off) and the identity provider's button (if set)."""
+    token = security.new_token()
+    provider = oidc.settings()
+    response = render(request, "login.html", None, csrf=token, next=_safe_next(next), error=error, email=email,
+                      password_login=oidc.password_login_enabled(),
+                      provider_name=provider.provider_name if provider else "")
+    response.status_code = status
+    response.set_cookie(security.LOGIN_CSRF_COOKIE, security.sign(token), httponly=True, samesite="strict",
+                        secure=security.cookie_secure(request.url.scheme), path="/staff/login")
+    return response
+
+
+def _start_session(request: Request, store: StaffStore, user, how: str) -> str:
+    """A new session for `user` (audited); returns the signed cookie value."""
+    token, csrf = security.new_token(), security.new_token()
+    store.create_session(user.id, token, csrf)
+    store.audit("login", user, None, {"via": how} if how != "password" else None, client_ip(request))
+    return security.sign(token)
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str = "", error: str = ""):
     if session_staff(request, touch=False):
         return RedirectResponse(_safe_next(next), status_code=303)
-    token = security.new_token()
-    response = render(request, "login.html", None, csrf=token, next=_safe_next(next), error=error)
-    response.set_cookie(security.LOGIN_CSRF_COOKIE, security.sign(token), httponly=True, samesite="strict",
-                        secure=security.cookie_secure(request.url.scheme), path="/staff/login")
-    return response
+    return _login_form(request, next, error)
 
 
 @router.post("/login")
@@ -172,14 +190,10 @@ def login(request: Request, email: str = Form(""), password: str = Form(""), csr
         raise HTTPException(status_code=403, detail="The sign-in form expired. Reload the page and try again.")
 
     def fail(message: str, status: int = 401) -> HTMLResponse:
-        token = security.new_token()
-        response = render(request, "login.html", None, csrf=token, next=_safe_next(next), error=message,
-                          email=email)
-        response.status_code = status
-        response.set_cookie(security.LOGIN_CSRF_COOKIE, security.sign(token), httponly=True, samesite="strict",
-                            secure=security.cookie_secure(request.url.scheme), path="/staff/login")
-        return response
+        return _login_form(request, next, message, email, status)
 
+    if not oidc.password_login_enabled():
+        return fail("Sign-in with a password is turned off here: use the button below.", 403)
     guard = security.login_limiter
     if not guard.allow(ip) or guard.address_wait(ip) > 0:
         store.audit("login_rate_limited", None, None, {"email": email[:254]}, ip, email=email[:254] or None)
@@ -201,13 +215,93 @@ def login(request: Request, email: str = Form(""), password: str = Form(""), csr
         return fail(security.LOGIN_FAILED)
     guard.succeeded(email, ip)
     store.login_succeeded(user.id, new_hash)
-    token, csrf = security.new_token(), security.new_token()
-    store.create_session(user.id, token, csrf)
-    store.audit("login", user, None, None, ip)
+    signed = _start_session(request, store, user, "password")
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(security.SESSION_COOKIE, security.sign(token), httponly=True, samesite="strict",
+    response.set_cookie(security.SESSION_COOKIE, signed, httponly=True, samesite="strict",
                         secure=security.cookie_secure(request.url.scheme), path="/staff")
     response.delete_cookie(security.LOGIN_CSRF_COOKIE, path="/staff/login")
+    return response
+
+
+def _callback_url(request: Request) -> str:
+    base = (os.environ.get("PUBLIC_WEB_URL") or str(request.base_url)).rstrip("/")
+    return base + oidc.CALLBACK_PATH
+
+
+@router.get("/login/oidc")
+def oidc_start(request: Request, next: str = ""):
+    """Off to the clinic's identity provider (authorization code flow with PKCE); the state, nonce and code
+    verifier wait in a signed cookie that only the callback reads."""
+    config = oidc.settings()
+    if config is None:
+        return RedirectResponse("/staff/login", status_code=303)
+    try:
+        url, pending = oidc.start(config, _callback_url(request), _safe_next(next))
+    except (oidc.SignInRefused, httpx.HTTPError):
+        return _login_form(request, next, "The identity provider cannot be reached just now. Try again in a "
+                                          "minute, or ask an admin.", status=503)
+    response = RedirectResponse(url, status_code=303)
+    # Lax, not Strict: the provider sends the browser back with a cross-site navigation.
+    response.set_cookie(oidc.PENDING_COOKIE, security.sign(oidc.encode_pending(pending)), httponly=True,
+                        samesite="lax", secure=security.cookie_secure(request.url.scheme),
+                        path=oidc.CALLBACK_PATH, max_age=oidc.PENDING_SECONDS)
+    return response
+
+
+@router.get("/login/oidc/callback")
+def oidc_callback(request: Request, store: StaffStore = Depends(staff_store)):
+    """Back from the identity provider: check state, exchange the code, verify the ID token (nonce,
+    audience, issuer, signature), then find the staff account by e-mail. Unknown e-mail: refused."""
+    config = oidc.settings()
+    if config is None:
+        return RedirectResponse("/staff/login", status_code=303)
+    pending = oidc.decode_pending(security.unsign(request.cookies.get(oidc.PENDING_COOKIE)))
+    ip, next_path = client_ip(request), (pending or {}).get("next", "")
+
+    def refuse(reason: str, message: str, email: str | None = None, user=None) -> HTMLResponse:
+        store.audit("login_failed", user, None, {"reason": reason, "via": "oidc"}, ip,
+                    email=(email or "")[:254] or None)
+        response = _login_form(request, next_path, message, status=403)
+        response.delete_cookie(oidc.PENDING_COOKIE, path=oidc.CALLBACK_PATH)
+        return response
+
+    if pending is None:
+        return refuse("oidc_no_pending", "This sign-in took too long or did not start in this browser. "
+                                         "Start again.")
+    try:
+        claims = oidc.finish(config, _callback_url(request), pending, dict(request.query_params))
+    except oidc.SignInRefused as refused:
+        return refuse(refused.reason, refused.message, refused.email)
+    email = str(claims["email"]).strip().lower()
+    if not oidc.email_allowed(config, email):
+        return refuse("oidc_domain", f"{email} may not sign in here: its domain is not one this clinic "
+                                     "allows.", email)
+    found = store.user_by_email(email)
+    user = found[0] if found else None
+    if user is None or not user.active:
+        return refuse("no_such_user" if user is None else "inactive",
+                      f"There is no active staff account for {email}. An admin must add you (with your role) "
+                      "before you can sign in.", email, user)
+    if user.oidc_subject and user.oidc_subject != claims["sub"]:
+        return refuse("oidc_subject", f"The account {email} belongs to another person at the identity provider. "
+                                      "Ask an admin.", email, user)
+    if config.role_map:
+        role = oidc.mapped_role(config, claims)
+        if role is None:
+            return refuse("oidc_no_role", "Your identity provider gives you no role for this service. Ask an "
+                                          "admin.", email, user)
+        if role != user.role:
+            store.update_user(user.id, role=role)
+            store.audit("user_role", None, email, {"role": role, "via": "oidc"}, ip, email="oidc")
+    if not user.oidc_subject:
+        store.bind_oidc_subject(user.id, str(claims["sub"]))
+    store.login_succeeded(user.id)
+    signed = _start_session(request, store, user, "oidc")
+    # A page of our own, not a redirect: a Strict session cookie is not sent on the rest of a cross-site chain.
+    response = render(request, "signed_in.html", None, next=_safe_next(next_path))
+    response.set_cookie(security.SESSION_COOKIE, signed, httponly=True, samesite="strict",
+                        secure=security.cookie_secure(request.url.scheme), path="/staff")
+    response.delete_cookie(oidc.PENDING_COOKIE, path=oidc.CALLBACK_PATH)
     return response
 
 
@@ -589,20 +683,24 @@ def audit_log(request: Request, user: str = "", action: str = "", target: str = 
 @router.get("/users", response_class=HTMLResponse)
 def users(request: Request, staff: Staff = Depends(require("admin")), store: StaffStore = Depends(staff_store)):
     return render(request, "users.html", staff, users=store.list_users(), error=request.query_params.get("error", ""),
-                  done=request.query_params.get("done", ""), now=datetime.now(timezone.utc))
+                  done=request.query_params.get("done", ""), now=datetime.now(timezone.utc),
+                  oidc_on=oidc.settings() is not None)
 
 
 @router.post("/users")
 def create_user(request: Request, email: str = Form(..., max_length=254), name: str = Form(..., max_length=120),
-                role: str = Form(...), password: str = Form(...), staff: Staff = Depends(require("admin")),
+                role: str = Form(...), password: str = Form(""), staff: Staff = Depends(require("admin")),
                 store: StaffStore = Depends(staff_store)):
     problem = None if role in ROLES else "Unknown role."
-    problem = problem or security.password_problem(password)
+    # With the identity provider on, an account may have no password (it signs in there only).
+    no_password = not password and oidc.settings() is not None
+    problem = problem or (None if no_password else security.password_problem(password))
     if "@" not in email:
         problem = problem or "Enter an e-mail address."
     if problem is None:
         try:
-            created = store.create_user(email, name or email, role, security.hash_password(password))
+            created = store.create_user(email, name or email, role,
+                                        security.NO_PASSWORD if no_password else security.hash_password(password))
         except IntegrityError:
             problem = "A user with this e-mail address exists already."
     if problem:
@@ -639,6 +737,48 @@ def change_user(request: Request, user_id: int, change: str = Form(...), passwor
     store.audit("user_" + change, staff.user, target.email, {"role": role} if change == "role" else None,
                 client_ip(request))
     return RedirectResponse("/staff/users?done=" + change, status_code=303)
+
+
+# --- personal API tokens (the staff API) ---------------------------------------------------------
+
+
+def _tokens_page(request: Request, staff: Staff, store: StaffStore, new_token: str = "", new_name: str = "",
+                 error: str = "", status: int = 200) -> HTMLResponse:
+    """Your tokens (admins: everyone's); a token just made is shown here once and never again."""
+    tokens = store.api_tokens(None if staff.can("admin") else staff.user.id)
+    response = render(request, "tokens.html", staff, tokens=tokens, new_token=new_token, new_name=new_name,
+                      error=error, done=request.query_params.get("done", ""))
+    response.status_code = status
+    return response
+
+
+@router.get("/tokens", response_class=HTMLResponse)
+def api_tokens(request: Request, staff: Staff = Depends(require("view")), store: StaffStore = Depends(staff_store)):
+    return _tokens_page(request, staff, store)
+
+
+@router.post("/tokens", response_class=HTMLResponse)
+def create_api_token(request: Request, name: str = Form("", max_length=80), staff: Staff = Depends(require("view")),
+                     store: StaffStore = Depends(staff_store)):
+    if not name.strip():
+        return _tokens_page(request, staff, store, error="Give the token a name (what it is for).", status=422)
+    record, token = store.create_api_token(staff.user.id, name)
+    store.audit("api_token_create", staff.user, staff.user.email, {"token": record.id, "name": record.name},
+                client_ip(request))
+    return _tokens_page(request, staff, store, new_token=token, new_name=record.name)
+
+
+@router.post("/tokens/{token_id}/revoke")
+def revoke_api_token(request: Request, token_id: int, staff: Staff = Depends(require("view")),
+                     store: StaffStore = Depends(staff_store)):
+    """Revoke one of your tokens (admins: anyone's); it is refused from the next request on."""
+    record = store.get_api_token(token_id)
+    if record is None or (record.user_id != staff.user.id and not staff.can("admin")):
+        raise HTTPException(status_code=404, detail="No such token.")
+    if store.revoke_api_token(token_id):
+        store.audit("api_token_revoke", staff.user, record.user_email, {"token": record.id, "name": record.name},
+                    client_ip(request))
+    return RedirectResponse("/staff/tokens?done=revoked", status_code=303)
 
 
 def _aware(value: datetime) -> datetime:

@@ -24,6 +24,9 @@ MIN_PASSWORD_LENGTH = 12
 LOGIN_FAILED = ("The e-mail address or password is not right, or this account is resting after too many tries. "
                 "Try again later, or ask an admin.")
 
+# The password hash of an account that signs in through the identity provider only (no password matches it).
+NO_PASSWORD = "!no-password"
+
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password-used-for-timing")
 
@@ -65,12 +68,14 @@ def hash_password(password: str) -> str:
 
 
 def check_password(password_hash: str | None, password: str) -> tuple[bool, str | None]:
-    """(matches, a new hash when the stored one uses outdated parameters)."""
+    """(matches, a new hash when the stored one uses outdated parameters). An account without a password
+    (`NO_PASSWORD`: it signs in through the identity provider only) never matches, in the same time."""
+    usable = bool(password_hash) and password_hash != NO_PASSWORD
     try:
-        _hasher.verify(password_hash or _DUMMY_HASH, password)
+        _hasher.verify(password_hash if usable else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         return False, None
-    if password_hash is None:
+    if not usable:
         return False, None
     return True, (_hasher.hash(password) if _hasher.check_needs_rehash(password_hash) else None)
 
