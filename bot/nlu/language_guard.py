@@ -24,7 +24,7 @@ and is built once per process, on the first message that needs it. When DIET its
 `other_language` and this step does not agree, that guess is dropped (the next intent stands, or
 `nlu_fallback` below `fallback_threshold`). Place it after NoWordsGuard and before the crisis
 detector, which stays last: a crisis message in another language is only caught when it uses English
-words (the crisis rules are English only), see README.md.
+words (the crisis rules are English only), see docs/content/translations.md.
 """
 from __future__ import annotations
 

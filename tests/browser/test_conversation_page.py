@@ -2,7 +2,7 @@
 "Go to the message that raised the alert" moving focus to that message, the reply box staying in view
 while the page scrolls, the page opening at its top, times in the reader's time zone with UTC on hover,
 the closeness circle's names not overlapping, and no sideways scrolling on the staff pages.
-Saves the screenshots the README shows (docs/screenshots/)."""
+Saves the screenshots the staff dashboard guide shows (docs/screenshots/, docs/staff/dashboard.md)."""
 from __future__ import annotations
 
 import asyncio

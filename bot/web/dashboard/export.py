@@ -1,6 +1,6 @@
 """Exports of conversations as JSON and CSV, with optional redaction of names and contact details.
 
-Redaction is pattern-based and has limits (README, "Staff dashboard"): it removes e-mail addresses,
+Redaction is pattern-based and has limits (docs/staff/dashboard.md, "Export"): it removes e-mail addresses,
 phone numbers (but not the crisis lines' and emergency numbers of bot/crisis/resources.yml, which the
 assistant itself sent), web addresses, @handles, street addresses with a number, every name the person
 gave (their own name and the people of their journey, in any case, from the person and journey tables),
