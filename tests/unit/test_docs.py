@@ -21,7 +21,7 @@ README = PROJECT_ROOT / "README.md"
 DOCS = sorted([README, *(PROJECT_ROOT / "docs").rglob("*.md"), *(PROJECT_ROOT / "bot").rglob("README.md")])
 README_MAX_LINES = 250
 
-# Upper-snake names in the docs that are not our settings: set by CI, by PostgreSQL's image, or Python.
+# Upper-snake names in backticks that are not our settings (set by the CI service).
 NOT_SETTINGS = {"CI"}
 
 FENCE = re.compile(r"^```.*?^```", re.S | re.M)
