@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hmac
-import os
 import secrets
 import threading
 import time
@@ -15,7 +14,7 @@ from typing import Any, Callable
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from bot.runner import secret_from_env_or_file
+from bot.settings import get_settings, secret
 
 SESSION_COOKIE = "ipt_staff_session"
 LOGIN_CSRF_COOKIE = "ipt_staff_login_csrf"
@@ -33,33 +32,30 @@ _DUMMY_HASH = _hasher.hash("not-a-real-password-used-for-timing")
 
 def production() -> bool:
     """Whether this is a production deployment: `IPT_ENV=production` (or `ENVIRONMENT=production`)."""
-    return "production" in (os.environ.get("IPT_ENV", "").strip().lower(),
-                            os.environ.get("ENVIRONMENT", "").strip().lower())
+    return get_settings().production
 
 
 def idle_timeout() -> timedelta:
-    return timedelta(minutes=float(os.environ.get("STAFF_IDLE_MINUTES", "30")))
+    return timedelta(minutes=get_settings().staff_idle_minutes)
 
 
 def session_lifetime() -> timedelta:
-    return timedelta(hours=float(os.environ.get("STAFF_SESSION_HOURS", "12")))
+    return timedelta(hours=get_settings().staff_session_hours)
 
 
 def max_failures() -> int:
-    return int(os.environ.get("STAFF_LOCKOUT_FAILURES", "5"))
+    return get_settings().staff_lockout_failures
 
 
 def lockout_time() -> timedelta:
-    return timedelta(minutes=float(os.environ.get("STAFF_LOCKOUT_MINUTES", "15")))
+    return timedelta(minutes=get_settings().staff_lockout_minutes)
 
 
 def cookie_secure(scheme: str) -> bool:
     """`STAFF_COOKIE_SECURE`: "true", "false" or "auto" (default: Secure whenever the request came over https)."""
-    setting = os.environ.get("STAFF_COOKIE_SECURE", "auto").lower()
-    if setting in ("1", "true", "yes"):
-        return True
-    if setting in ("0", "false", "no"):
-        return False
+    setting = get_settings().staff_cookie_secure  # auto, true or false (yes/1, no/0 read as those)
+    if setting != "auto":
+        return setting == "true"
     return scheme == "https"
 
 
@@ -88,7 +84,7 @@ def password_problem(password: str) -> str | None:
 
 @lru_cache(maxsize=1)
 def _secret() -> bytes:
-    return secret_from_env_or_file("STAFF_SESSION_SECRET", "staff_session_secret").encode()
+    return secret("STAFF_SESSION_SECRET").encode()
 
 
 def new_token() -> str:
@@ -163,8 +159,16 @@ class LoginGuard(RateLimiter):
     FORGET = 24 * 3600.0
     CAP = 24 * 3600.0
 
-    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
-        super().__init__(limit, window)
+    @property
+    def limit(self) -> int:
+        return get_settings().staff_login_rate if self._limit is None else self._limit
+
+    @limit.setter
+    def limit(self, value: int | None) -> None:
+        self._limit = value
+
+    def __init__(self, limit: int | None, window: float, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(limit, window)  # None: STAFF_LOGIN_RATE
         self.clock = clock
         self._pairs: dict[tuple[str, str], _Failures] = {}
         self._addresses: dict[str, _Failures] = {}
@@ -230,11 +234,11 @@ class LoginGuard(RateLimiter):
 
 
 def address_failures() -> int:
-    return int(os.environ.get("STAFF_ADDRESS_FAILURES", "10"))
+    return get_settings().staff_address_failures
 
 
 def lockout_addresses() -> int:
-    return int(os.environ.get("STAFF_LOCKOUT_ADDRESSES", "3"))
+    return get_settings().staff_lockout_addresses
 
 
-login_limiter = LoginGuard(int(os.environ.get("STAFF_LOGIN_RATE", "10")), 300.0)
+login_limiter = LoginGuard(None, 300.0)  # STAFF_LOGIN_RATE, read when used
