@@ -305,3 +305,21 @@ def test_the_client_secret_can_come_from_a_file(tmp_path, monkeypatch):
 def test_an_oidc_only_account_has_no_password_that_matches():
     assert security.check_password(security.NO_PASSWORD, "not-a-real-password-used-for-timing") == (False, None)
     assert security.check_password("", "not-a-real-password-used-for-timing") == (False, None)
+
+
+def test_an_admin_adds_a_password_less_account_that_then_signs_in_through_the_provider(web, provider):
+    admin = httpx.Client(base_url=web.url, timeout=20)
+    page = admin.get("/staff/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    assert admin.post("/staff/login", data={"email": "admin@clinic.test", "password": PASSWORD,
+                                            "csrf_token": csrf}).status_code == 303
+    users_page = admin.get("/staff/users").text
+    assert "leave empty to sign in through the identity provider only" in users_page
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', users_page).group(1)
+    added = admin.post("/staff/users", data={"email": "new@clinic.test", "name": "New Colleague", "role": "reviewer",
+                                             "password": "", "csrf_token": csrf})
+    assert added.status_code == 303 and "done=created" in added.headers["location"]
+    assert web.store.user_by_email("new@clinic.test")[1] == security.NO_PASSWORD
+    provider.person = {"sub": "idp-new", "email": "New@Clinic.test", "email_verified": True}
+    browser, _ = sign_in(web)
+    assert signed_in_as(browser) == "New Colleague"
