@@ -11,6 +11,11 @@ LOGIN_FAILED_REASONS = {
     "no_such_user": "no account has this e-mail address", "inactive": "the account is switched off",
     "locked": "the account was locked", "wrong_password": "wrong password",
     "locked_now": "wrong password; the account is now locked for a while",
+    "oidc_state": "the identity provider's answer did not belong to this sign-in (state)",
+    "oidc_no_pending": "the sign-in through the identity provider took too long or started elsewhere",
+    "oidc_domain": "the e-mail domain is not allowed", "oidc_subject": "another person at the identity provider",
+    "oidc_no_role": "the identity provider gives no role for this service",
+    "oidc_email_unverified": "the e-mail address is not verified at the identity provider",
 }
 REVIEW_WORDS = {"new": "new", "reviewed": "reviewed", "follow_up": "needs follow-up"}
 ROLE_WORDS = {"admin": "admin", "clinician": "clinician", "reviewer": "reviewer", "viewer": "viewer"}
@@ -20,7 +25,8 @@ ACTION_LABELS = {
     "review": "Set the review status", "take_over": "Took over a hand-off", "reply": "Replied to a person",
     "close_handoff": "Ended a hand-off", "user_create": "Added a user", "user_deactivate": "Switched a user off",
     "user_activate": "Switched a user on", "user_unlock": "Unlocked a user", "user_role": "Changed a user's role",
-    "user_password": "Set a user's password",
+    "user_password": "Set a user's password", "api_token_create": "Made an API token",
+    "api_token_revoke": "Revoked an API token",
 }
 
 
@@ -60,11 +66,13 @@ def audit_sentence(entry: Mapping[str, Any], names: Optional[Mapping[str, str]] 
         who = str(detail["staff"])
     handoff = f" (hand-off #{detail['handoff']})" if detail.get("handoff") else ""
     if action == "login":
-        return f"{who} signed in"
+        return f"{who} signed in" + (" through the identity provider" if detail.get("via") == "oidc" else "")
     if action == "logout":
         return f"{who} signed out"
     if action == "login_failed":
         reason = LOGIN_FAILED_REASONS.get(str(detail.get("reason")), "")
+        if not reason and str(detail.get("reason", "")).startswith("oidc_"):
+            reason = "the identity provider's answer was refused"
         return f"A sign-in as {entry.get('user') or 'an unknown address'} failed" + (f": {reason}" if reason else "")
     if action == "login_rate_limited":
         return f"Sign-in as {entry.get('user') or 'an unknown address'} refused: too many tries from one address"
@@ -100,6 +108,9 @@ def audit_sentence(entry: Mapping[str, Any], names: Optional[Mapping[str, str]] 
         return f"{who} unlocked the account of {target}"
     if action == "user_password":
         return f"{who} set a new password for {target}"
+    if action in ("api_token_create", "api_token_revoke"):
+        verb = "made" if action == "api_token_create" else "revoked"
+        return f"{who} {verb} the API token \"{detail.get('name', '')}\" of {target}"
     extra = ", ".join(f"{str(k).replace('_', ' ')}: {v}" for k, v in detail.items())
     sentence = f"{who}: {action_label(action).lower()}" + (f" ({target})" if target else "")
     return sentence + (f"; {extra}" if extra else "")
