@@ -30,11 +30,11 @@ from sanic import Sanic, response
 from sanic.request import Request
 
 from bot import logging_filter
+from bot.settings import get_settings
 
 logger = logging.getLogger("bot.action_server")
 
 SECRET_ENV = "ACTION_SERVER_SECRET"
-HOST_ENV = "ACTIONS_BIND_HOST"
 OPEN_PATHS = {"/health"}
 PROJECT = str(Path(__file__).resolve().parents[1]) + os.sep
 
@@ -96,7 +96,7 @@ def create_app(actions: str, secret: str) -> Sanic:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="The action server (rasa-sdk) with the shared secret.")
     parser.add_argument("--actions", default="actions")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("ACTIONS_PORT", 5055)))
+    parser.add_argument("--port", type=int, help="default: ACTIONS_PORT")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s  %(message)s")
     logging_filter.install()  # no message text or tracker dumps in this process's logs (bot/logging_filter.py)
@@ -104,16 +104,16 @@ def main(argv: list[str] | None = None) -> int:
     from rasa_sdk.plugin import plugin_manager
 
     utils.update_sanic_log_level()
-    secret = os.environ.get(SECRET_ENV, "").strip()
-    host = os.environ.get(HOST_ENV, "127.0.0.1")
-    try:
-        app = create_app(args.actions, secret)
+    try:  # a setting that cannot be read (bot/settings.py) or no secret: say which, and stop
+        settings = get_settings()
+        port, host = args.port or settings.actions_port, settings.actions_bind_host
+        app = create_app(args.actions, settings.value(SECRET_ENV) or "")
     except ValueError as error:
         print(f"[actions] {error}", file=sys.stderr)
         return 2
     plugin_manager().hook.attach_sanic_app_extensions(app=app)
-    logger.info("Action server on http://%s:%d (secret required)", host, args.port)
-    app.run(host, args.port, workers=utils.number_of_sanic_workers(), access_log=False)
+    logger.info("Action server on http://%s:%d (secret required)", host, port)
+    app.run(host, port, workers=utils.number_of_sanic_workers(), access_log=False)
     return 0
 
 

@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import traceback
 from typing import Any, Callable, Optional
+
+from bot.settings import get_settings
 
 REDACTED = "[redacted]"
 MAX_CHARS = 2000
@@ -187,7 +188,7 @@ class ConversationTextFilter(logging.Filter):
 
 
 def allowed_raw() -> bool:
-    return os.environ.get(ALLOW_ENV, "").strip().lower() == "allow"
+    return get_settings().log_message_text == "allow"
 
 
 def install(factory: Optional[Callable[..., logging.LogRecord]] = None) -> bool:

@@ -5,21 +5,18 @@ No pretrained model can be downloaded, so set-up builds this pipeline into a git
 """
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
 import spacy
 from spacy.language import Language
 
-from bot import PROJECT_ROOT
-
-DEFAULT_PIPELINE_DIR = PROJECT_ROOT / "var" / "spacy" / "en_ipt"
+from bot.settings import get_settings
 
 
 def pipeline_dir() -> Path:
     """Where the built pipeline lives (`SPACY_PIPELINE_DIR` overrides the default)."""
-    return Path(os.environ.get("SPACY_PIPELINE_DIR", DEFAULT_PIPELINE_DIR))
+    return get_settings().spacy_pipeline_dir
 
 
 def build_pipeline() -> Language:

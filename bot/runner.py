@@ -18,9 +18,9 @@ from typing import Callable, Optional
 from urllib.parse import urlsplit
 
 from bot import PROJECT_ROOT
-from bot.secret_file import secret_in_file
+from bot.secret_file import VAR, private_var  # noqa: F401 - VAR: where the tools (prod, moodbot, bench) keep files
+from bot.settings import Settings, get_settings, secret
 
-VAR = PROJECT_ROOT / "var"
 BIN = Path(sys.executable).parent
 
 
@@ -28,30 +28,13 @@ PRIVATE_UMASK = 0o077  # what the runner and every process it starts create: fil
 WEB_TRUSTED_PROXIES = "127.0.0.1"  # the web app's default TRUSTED_PROXIES: nginx on this machine
 
 
-def private_var() -> Path:
-    """var/ (the SQLite database, secrets, logs), readable by this user only (0700)."""
-    VAR.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if VAR.stat().st_uid == os.geteuid():
-        VAR.chmod(0o700)
-    return VAR
-
-
-def secret_from_env_or_file(env_name: str, filename: str) -> str:
-    """The value of `env_name`, or a random secret generated once and kept in var/`filename` (created 0600)."""
-    value = os.environ.get(env_name)
-    if value:
-        return value
-    private_var()
-    return secret_in_file(VAR / filename)
-
-
-def private_sqlite(env: dict[str, str]) -> None:
+def private_sqlite(settings: Settings) -> None:
     """The SQLite database file (default var/ipt.db, which `make migrate` may have made 0644) and its journal
     files: 0600."""
-    url = env.get("DATABASE_URL", "").strip()
-    if url and not url.startswith("sqlite:///"):
+    url = settings.database
+    if not url.startswith("sqlite:///"):
         return
-    database = Path(url[len("sqlite:///"):]) if url else VAR / "ipt.db"
+    database = Path(url[len("sqlite:///"):])
     for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
         if path.exists() and path.stat().st_uid == os.geteuid():
             path.chmod(0o600)
@@ -60,10 +43,11 @@ def private_sqlite(env: dict[str, str]) -> None:
 def cors_origins(web_port: int | None = None, env: dict[str, str] | None = None) -> list[str]:
     """The origins whose pages may call the Rasa server from a browser (`rasa run --cors ...`): the web app's
     own (PUBLIC_WEB_URL, and on this machine localhost and 127.0.0.1 at WEB_PORT, for the demo page's
-    widget) and ALLOWED_ORIGINS (comma-separated: the clinic sites that embed the widget). Never `*`."""
-    env = os.environ if env is None else env
+    widget) and ALLOWED_ORIGINS (comma-separated: the clinic sites that embed the widget). Never `*`.
+    `env`: the environment of the processes the runner starts (default: this process's settings)."""
+    settings = get_settings() if env is None else Settings.from_environ(env)
     found: list[str] = []
-    candidates = [env.get("PUBLIC_WEB_URL", "")] + env.get("ALLOWED_ORIGINS", "").split(",")
+    candidates = [settings.public_web_url or ""] + settings.allowed_origins.split(",")
     if web_port:
         candidates += [f"http://localhost:{web_port}", f"http://127.0.0.1:{web_port}"]
     for candidate in candidates:
@@ -127,23 +111,23 @@ class Stack:
     env: dict[str, str] = field(default_factory=dict)
 
     def environment(self) -> dict[str, str]:
-        env = dict(os.environ)
+        """The environment of the processes the runner starts: its own plus `extra_env`, checked by
+        bot/settings.py (SettingsError when a value cannot be read), with the secrets and addresses they share."""
+        env = dict(os.environ)  # handed on to the processes; this module reads its own values from the settings
         env.update(self.extra_env)
+        settings = Settings.from_environ(env)
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         env["RASA_TELEMETRY_ENABLED"] = "false"  # Rasa sends nothing to Rasa's telemetry service, ever
         env.setdefault("TRUSTED_PROXIES", WEB_TRUSTED_PROXIES)  # whose X-Forwarded-For the web app believes
         private_var()
-        private_sqlite(env)
+        private_sqlite(settings)
         env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{self.actions_port}/webhook"
         env["RASA_URL"] = f"http://127.0.0.1:{self.rasa_port}"
         env.setdefault("PUBLIC_WEB_URL", f"http://localhost:{self.web_port}")  # links and journey pictures
-        env["RASA_API_TOKEN"] = env.get("RASA_API_TOKEN") or secret_from_env_or_file(
-            "RASA_API_TOKEN", "rasa_api_token")
-        env["STAFF_API_TOKEN"] = env.get("STAFF_API_TOKEN") or secret_from_env_or_file(
-            "STAFF_API_TOKEN", "staff_api_token")
-        # the Rasa server sends it to the action server (endpoints.yml headers), which checks it
-        env["ACTION_SERVER_SECRET"] = env.get("ACTION_SERVER_SECRET") or secret_from_env_or_file(
-            "ACTION_SERVER_SECRET", "action_server_secret")
+        # each from the environment, else made once in var/ (the Rasa server sends ACTION_SERVER_SECRET to the
+        # action server in endpoints.yml's headers, which checks it)
+        for name in ("RASA_API_TOKEN", "STAFF_API_TOKEN", "ACTION_SERVER_SECRET"):
+            env[name] = secret(name, settings)
         env.setdefault("ACTIONS_BIND_HOST", "127.0.0.1")  # the private network's address when split
         return env
 
@@ -239,19 +223,15 @@ def main(argv: list[str] | None = None) -> int:
     from bot.policies.crisis import check_safety_settings
 
     try:
+        settings = get_settings()  # every variable readable (bot/settings.py), or a sentence naming the wrong one
         check_safety_settings()
         check_escalation_settings()
         max_message_chars()  # MAX_MESSAGE_CHARS must be a positive whole number
     except ValueError as error:
         print(f"[run] {error}", file=sys.stderr)
         return 2
-    stack = Stack(
-        model=args.model,
-        rasa_port=int(os.environ.get("RASA_PORT", 5005)),
-        actions_port=int(os.environ.get("ACTIONS_PORT", 5055)),
-        web_port=int(os.environ.get("WEB_PORT", 8000)),
-        host=os.environ.get("BIND_HOST", "127.0.0.1"),
-    )
+    stack = Stack(model=args.model, rasa_port=settings.rasa_port, actions_port=settings.actions_port,
+                  web_port=settings.web_port, host=settings.bind_host)
     stopping = False
 
     def request_stop(signum, _frame):

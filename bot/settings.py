@@ -96,9 +96,9 @@ class Settings(BaseSettings):
         "DATABASE_URL", None, STORES,
         "SQLAlchemy URL of the database (tracker store and app tables); `postgres://` is read as `postgresql://`; "
         "unset: SQLite file var/ipt.db (production profile: postgresql://postgres@127.0.0.1:5432/ipt).")
-    redis_url: Optional[str] = setting(
-        "REDIS_URL", None, STORES,
-        "Redis URL of the lock store shared by several Rasa servers; unset: redis://127.0.0.1:6379/0.")
+    redis_url: str = setting(
+        "REDIS_URL", "redis://127.0.0.1:6379/0", STORES,
+        "Redis URL of the lock store shared by several Rasa servers (`rediss://` for TLS).")
     redis_key_prefix: Optional[str] = setting(
         "REDIS_KEY_PREFIX", None, STORES,
         "Prefix of the lock store's Redis keys (letters and digits), so deployments can share a Redis database; "
@@ -387,6 +387,12 @@ class Settings(BaseSettings):
 
     # --- derived values: one default for each ---
     @property
+    def database(self) -> str:
+        """DATABASE_URL (`postgres://` read as `postgresql://`), else the SQLite file var/ipt.db."""
+        url = self.database_url or f"sqlite:///{VAR / 'ipt.db'}"
+        return "postgresql://" + url[len("postgres://"):] if url.startswith("postgres://") else url
+
+    @property
     def web_url(self) -> str:
         """PUBLIC_WEB_URL without a trailing slash, else http://localhost:WEB_PORT."""
         return (self.public_web_url or f"http://localhost:{self.web_port}").rstrip("/")
@@ -475,6 +481,11 @@ def explain(error: ValidationError, environ: Mapping[str, str]) -> str:
             text = f"{name}: {problem['msg']}"
         sentences.append(text)
     return "Configuration error: " + "; ".join(sentences)
+
+
+def default(name: str) -> Any:
+    """The default of the variable `name`, for code that needs it without reading the environment."""
+    return Settings.__fields__[name.lower()].default
 
 
 @lru_cache(maxsize=1)

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 from typing import Any, Callable, Dict, List, Optional, Text
 
@@ -22,6 +21,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from bot.handoff import presence
+from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def from_env(credentials: Optional[Dict[Text, Any]], names: Dict[Text, Text]) ->
     merged = dict(credentials or {})
     for key, env_name in names.items():
         if not merged.get(key):
-            merged[key] = os.environ.get(env_name) or None
+            merged[key] = get_settings().value(env_name) or None
     return merged
 
 
@@ -139,5 +139,5 @@ async def resolve_number(request: Request, sender_id: Text, text: Optional[Text]
 
 def api_base(env_name: Text) -> Optional[Text]:
     """A platform API base URL from the environment (a local stand-in in tests), else None."""
-    value = os.environ.get(env_name)
+    value = get_settings().value(env_name)
     return value.rstrip("/") if value else None

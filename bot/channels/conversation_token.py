@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 import time
 from dataclasses import dataclass
@@ -28,10 +27,10 @@ import jwt
 
 from bot import PROJECT_ROOT
 from bot.secret_file import secret_in_file
+from bot.settings import get_settings
 
 ALGORITHM = "HS256"
 ISSUER = "ipt-web"
-DEFAULT_DAYS = 90
 RENEW_WITHIN_DAYS = 30  # a token with less left than this is replaced (same id) when presented
 ROUTING_HEADER = "X-Conversation-Key"
 SECRET_FILE = "conversation_token_secret"
@@ -40,10 +39,11 @@ _cache: dict[str, bytes] = {}
 
 
 def _secret() -> bytes:
-    value = os.environ.get("CONVERSATION_TOKEN_SECRET", "").strip()
+    settings = get_settings()
+    value = settings.value("CONVERSATION_TOKEN_SECRET")
     if value:
         return value.encode()
-    shared = os.environ.get("RASA_API_TOKEN", "").strip()
+    shared = settings.value("RASA_API_TOKEN")
     if shared:
         return hmac.new(shared.encode(), b"ipt conversation tokens", hashlib.sha256).hexdigest().encode()
     if "file" not in _cache:
@@ -52,16 +52,12 @@ def _secret() -> bytes:
 
 
 def lifetime_seconds() -> int:
-    raw = os.environ.get("CONVERSATION_TOKEN_DAYS", "").strip()
-    days = float(raw) if raw else DEFAULT_DAYS
-    if days <= 0:
-        raise ValueError("CONVERSATION_TOKEN_DAYS must be more than 0")
-    return int(days * 86400)
+    return int(get_settings().conversation_token_days * 86400)  # more than 0 (bot/settings.py)
 
 
 def required() -> bool:
     """Whether the web channels refuse a message without a token (default: yes)."""
-    return os.environ.get("REQUIRE_CONVERSATION_TOKEN", "true").strip().lower() not in ("0", "false", "no", "off")
+    return get_settings().require_conversation_token
 
 
 def new_conversation_id() -> str:

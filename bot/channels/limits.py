@@ -27,15 +27,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import re
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 from rasa.core.channels.channel import UserMessage
 
+from bot.settings import get_settings
+
 logger = logging.getLogger(__name__)
 
-DEFAULT_MAX_MESSAGE_CHARS = 2000
 STORED_CHARS = 20_000
 CRISIS_SCAN_CHARS = 6_000  # how much of a too-long message the crisis rules read (about 0.2 s)
 TOO_LONG = "That message is too long for me; could you send it in shorter parts?"
@@ -49,17 +49,8 @@ _PHONE_OR_CHAT_ID = re.compile(r"^[+]?[\d\s().-]+$")
 
 
 def max_message_chars() -> int:
-    """MAX_MESSAGE_CHARS (default 2,000); a value that is not a positive number is an error."""
-    raw = os.environ.get("MAX_MESSAGE_CHARS", "").strip()
-    if not raw:
-        return DEFAULT_MAX_MESSAGE_CHARS
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"MAX_MESSAGE_CHARS must be a whole number of characters, not {raw!r}") from None
-    if value < 1:
-        raise ValueError("MAX_MESSAGE_CHARS must be at least 1")
-    return value
+    """MAX_MESSAGE_CHARS (default 2,000); a value that is not a positive number is an error (bot/settings.py)."""
+    return get_settings().max_message_chars
 
 
 def too_long(text: Any) -> bool:

@@ -28,7 +28,6 @@ gets a kind reply and is kept, unparsed.
 """
 from __future__ import annotations
 
-import os
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -38,6 +37,7 @@ from sanic import Blueprint
 from bot.channels import conversation_token
 from bot.channels.limits import check_message_payload, check_sender_id, size_guard
 from bot.handoff import presence
+from bot.settings import get_settings
 from bot.store.turn_status import begin_turn, end_turn
 
 ERROR_EVENT = "ipt_error"
@@ -72,9 +72,10 @@ class SocketIOChannel(SocketIOInput):
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
         credentials = dict(credentials or {})
-        if not credentials.get("jwt_key") and os.environ.get("SOCKETIO_JWT_KEY"):
-            credentials["jwt_key"] = os.environ["SOCKETIO_JWT_KEY"]
-            credentials.setdefault("jwt_method", os.environ.get("SOCKETIO_JWT_METHOD", "HS256"))
+        settings = get_settings()
+        if not credentials.get("jwt_key") and settings.socketio_jwt_key:
+            credentials["jwt_key"] = settings.value("SOCKETIO_JWT_KEY")
+            credentials.setdefault("jwt_method", settings.socketio_jwt_method)
         return super().from_credentials(credentials)
 
     def get_output_channel(self) -> Optional[OutputChannel]:

@@ -18,14 +18,13 @@ from typing import Iterator, Optional
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import PROJECT_ROOT
 from bot.handoff import apprise_notify
+from bot.settings import get_settings
 from bot.store.repository import AppStore
 
 logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 4000
-DEFAULT_SPOOL = PROJECT_ROOT / "var" / "handoff_spool.jsonl"
 
 
 @dataclass(frozen=True)
@@ -44,11 +43,12 @@ class HandoffRequest:
 def notification_kinds() -> list[str]:
     """Which staff notifications are configured: a webhook, e-mail, Apprise, any of them or none."""
     kinds = []
-    if os.environ.get("STAFF_WEBHOOK_URL"):
+    settings = get_settings()
+    if settings.staff_webhook_url:
         kinds.append("webhook")
-    if os.environ.get("SMTP_HOST") and os.environ.get("STAFF_EMAIL_TO"):
+    if settings.smtp_host and settings.staff_email_to:
         kinds.append("email")
-    if os.environ.get(apprise_notify.SETTING, "").strip():
+    if settings.value(apprise_notify.SETTING):
         kinds.append(apprise_notify.KIND)
     return kinds
 
@@ -57,7 +57,7 @@ class HandoffSpool:
     """An append-only local file of hand-offs that could not reach the database yet."""
 
     def __init__(self, path: Path | None = None) -> None:
-        self.path = Path(path or os.environ.get("HANDOFF_SPOOL", DEFAULT_SPOOL))
+        self.path = Path(path or get_settings().handoff_spool)
 
     @contextmanager
     def _locked(self) -> Iterator[None]:

@@ -17,7 +17,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import smtplib
 import time
 import urllib.request
@@ -29,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.crisis.handoff import HandoffSpool
 from bot.handoff import apprise_notify, escalation
+from bot.settings import get_settings
 from bot.store.repository import AppStore, OutboxRecord
 
 logger = logging.getLogger(__name__)
@@ -50,9 +50,16 @@ def sign(body: bytes, secret: str, timestamp: str) -> str:
     return f"sha256={digest}"
 
 
+def _required(name: str) -> str:
+    """A target's setting; a notification queued for a target no longer configured fails (and is retried)."""
+    value = get_settings().value(name)
+    if not value:
+        raise KeyError(f"{name} is not set")
+    return value
+
+
 def _dashboard_link(payload: dict[str, Any]) -> str:
-    base = os.environ.get("PUBLIC_WEB_URL", "http://localhost:8000").rstrip("/")
-    return f"{base}/staff/handoffs/{payload['handoff_id']}"
+    return f"{get_settings().web_url}/staff/handoffs/{payload['handoff_id']}"
 
 
 def _post_webhook(item: OutboxRecord, url: str, secret: str | None) -> None:
@@ -73,19 +80,21 @@ def _post_webhook(item: OutboxRecord, url: str, secret: str | None) -> None:
 
 
 def send_webhook(item: OutboxRecord) -> None:
-    _post_webhook(item, os.environ["STAFF_WEBHOOK_URL"], os.environ.get("STAFF_WEBHOOK_SECRET"))
+    settings = get_settings()
+    _post_webhook(item, _required("STAFF_WEBHOOK_URL"), settings.value("STAFF_WEBHOOK_SECRET"))
 
 
 def send_oncall_webhook(item: OutboxRecord) -> None:
-    _post_webhook(item, os.environ["ONCALL_WEBHOOK_URL"],
-                  os.environ.get("ONCALL_WEBHOOK_SECRET") or os.environ.get("STAFF_WEBHOOK_SECRET"))
+    settings = get_settings()
+    _post_webhook(item, _required("ONCALL_WEBHOOK_URL"),
+                  settings.value("ONCALL_WEBHOOK_SECRET") or settings.value("STAFF_WEBHOOK_SECRET"))
 
 
 def email_message(item: OutboxRecord, to: str) -> EmailMessage:
     """The e-mail for a notification: what happened and the dashboard link, never the person's words."""
     payload = item.payload
     message = EmailMessage()
-    message["From"] = os.environ.get("SMTP_FROM", "ipt-assistant@localhost")
+    message["From"] = get_settings().smtp_from
     message["To"] = to
     message["X-IPT-Delivery"] = str(item.id)
     if payload.get("escalation"):
@@ -113,21 +122,21 @@ def email_message(item: OutboxRecord, to: str) -> EmailMessage:
 
 
 def _send_mail(message: EmailMessage) -> None:
-    port = int(os.environ.get("SMTP_PORT", "587"))
-    with smtplib.SMTP(os.environ["SMTP_HOST"], port, timeout=SEND_TIMEOUT_SECONDS) as smtp:
-        if os.environ.get("SMTP_STARTTLS", "true").lower() in ("1", "true", "yes"):
+    settings = get_settings()
+    with smtplib.SMTP(_required("SMTP_HOST"), settings.smtp_port, timeout=SEND_TIMEOUT_SECONDS) as smtp:
+        if settings.smtp_starttls:
             smtp.starttls()
-        if os.environ.get("SMTP_USER"):
-            smtp.login(os.environ["SMTP_USER"], os.environ.get("SMTP_PASSWORD", ""))
+        if settings.smtp_user:
+            smtp.login(settings.smtp_user, settings.value("SMTP_PASSWORD") or "")
         smtp.send_message(message)
 
 
 def send_email(item: OutboxRecord) -> None:
-    _send_mail(email_message(item, os.environ["STAFF_EMAIL_TO"]))
+    _send_mail(email_message(item, _required("STAFF_EMAIL_TO")))
 
 
 def send_oncall_email(item: OutboxRecord) -> None:
-    _send_mail(email_message(item, os.environ["ONCALL_EMAIL_TO"]))
+    _send_mail(email_message(item, _required("ONCALL_EMAIL_TO")))
 
 
 def send_apprise(item: OutboxRecord) -> None:
@@ -187,4 +196,4 @@ def run_forever(interval: float = 2.0, store: AppStore | None = None) -> None:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    run_forever(float(os.environ.get("NOTIFIER_INTERVAL", "2")))
+    run_forever(get_settings().notifier_interval)

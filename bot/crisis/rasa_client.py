@@ -10,7 +10,6 @@ the token itself never travels and never appears in a URL (Rasa is started by
 """
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 from urllib.parse import quote
@@ -21,6 +20,7 @@ import jwt
 from bot.crisis.render_domain import HANDOFF_RESUME_MESSAGE
 from bot.handoff import presence
 from bot.handoff.state import HANDOFF_SLOT, TAKEN
+from bot.settings import get_settings
 
 JWT_LIFETIME_SECONDS = 120
 
@@ -34,8 +34,9 @@ def rasa_auth_headers(token: str, lifetime: int = JWT_LIFETIME_SECONDS) -> dict[
 
 class RasaClient:
     def __init__(self, base_url: str | None = None, token: str | None = None, timeout: float = 30):
-        self.base_url = (base_url or os.environ.get("RASA_URL", "http://127.0.0.1:5005")).rstrip("/")
-        self.token = token if token is not None else os.environ.get("RASA_API_TOKEN", "")
+        settings = get_settings()
+        self.base_url = (base_url or settings.rasa_api_url).rstrip("/")
+        self.token = token if token is not None else settings.value("RASA_API_TOKEN") or ""
         self.timeout = timeout
 
     def append_events(self, sender_id: str, events: list[dict[str, Any]]) -> None:

@@ -10,19 +10,18 @@ dead server's ticket to expire: `TICKET_LOCK_LIFETIME` seconds).
 """
 from __future__ import annotations
 
-import os
 from typing import Any, Optional
 
 from rasa.core.lock_store import RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 from redis.connection import SSLConnection, parse_url
 
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+from bot.settings import get_settings
 
 
 def redis_url() -> str:
     """The configured Redis URL (`REDIS_URL`), the local server's database 0 by default."""
-    return os.environ.get("REDIS_URL", "").strip() or DEFAULT_REDIS_URL
+    return get_settings().redis_url
 
 
 def redis_settings(url: str) -> dict[str, Any]:
@@ -54,7 +53,7 @@ class RedisUrlLockStore(RedisLockStore):
     ) -> None:
         kwargs = dict(endpoint_config.kwargs) if endpoint_config else {}
         url = url or (endpoint_config.url if endpoint_config else None) or redis_url()
-        key_prefix = key_prefix or kwargs.get("key_prefix") or os.environ.get("REDIS_KEY_PREFIX") or None
+        key_prefix = key_prefix or kwargs.get("key_prefix") or get_settings().redis_key_prefix or None
         settings = redis_settings(url)
         settings["socket_timeout"] = float(socket_timeout or kwargs.get("socket_timeout") or 10)
         super().__init__(key_prefix=key_prefix, **settings)

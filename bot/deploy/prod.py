@@ -14,7 +14,6 @@ and the web app on WEB_PORT+1, all on 127.0.0.1.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -27,9 +26,10 @@ from sqlalchemy.engine import make_url
 from bot.deploy.lock_store import redis_settings
 from bot.deploy.nginx import Listener, ProxyConfig, Upstream, proxy_service
 from bot.runner import BIN, VAR, Service, Stack, cors_origins
+from bot.settings import default, get_settings
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/ipt"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_REDIS_URL = default("REDIS_URL")
 ENDPOINTS = "deploy/endpoints.prod.yml"
 # How long a conversation waits for the ticket of a turn that a dying server never finished
 # (Rasa's default is 60 s). It must stay above the longest turn (a turn holds the lock meanwhile).
@@ -169,20 +169,17 @@ def prepare(database_url: str, redis_url: str) -> None:
 
 
 def stack_from_environment(model: str) -> ProductionStack:
-    n = int(os.environ.get("RASA_SERVERS", 2))
-    m = int(os.environ.get("ACTION_SERVERS", 2))
-    rasa_port = int(os.environ.get("RASA_PORT", 5005))
-    actions_port = int(os.environ.get("ACTIONS_PORT", 5055))
-    web_port = int(os.environ.get("WEB_PORT", 8000))
+    settings = get_settings()
+    rasa_port, actions_port, web_port = settings.rasa_port, settings.actions_port, settings.web_port
     return ProductionStack(
         model=model, rasa_port=rasa_port, actions_port=actions_port, web_port=web_port,
-        host=os.environ.get("BIND_HOST", "127.0.0.1"),
-        rasa_ports=[rasa_port + 1 + i for i in range(n)],
-        action_ports=[actions_port + 1 + i for i in range(m)],
+        host=settings.bind_host,
+        rasa_ports=[rasa_port + 1 + i for i in range(settings.rasa_servers)],
+        action_ports=[actions_port + 1 + i for i in range(settings.action_servers)],
         web_internal_port=web_port + 1,
-        database_url=os.environ.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
-        redis_url=os.environ.get("REDIS_URL", "").strip() or DEFAULT_REDIS_URL,
-        redis_key_prefix=os.environ.get("REDIS_KEY_PREFIX", "ipt"),
+        database_url=settings.database_url or DEFAULT_DATABASE_URL,
+        redis_url=settings.redis_url,
+        redis_key_prefix=settings.redis_key_prefix or "ipt",
         log_dir=VAR / "prod" / "logs",
     )
 

@@ -13,20 +13,23 @@ call to Rasa's HTTP API carries a short-lived JWT signed with the secret in
 """
 from __future__ import annotations
 
-import os
 import sys
+from typing import Mapping, Optional
+
+from bot.settings import Settings, get_settings
 
 TOKEN_ENV = "RASA_API_TOKEN"
 JWT_METHOD = "HS256"
 SECRET_FLAGS = ("--auth-token", "--jwt-secret", "--jwt-private-key")
 
 
-def rasa_arguments(args: list[str], env: dict[str, str]) -> list[str]:
-    """The argument list Rasa's CLI parses (in-process only): `args` plus the JWT secret."""
+def rasa_arguments(args: list[str], env: Optional[Mapping[str, str]] = None) -> list[str]:
+    """The argument list Rasa's CLI parses (in-process only): `args` plus the JWT secret (from `env`, by
+    default this process's settings)."""
     for flag in SECRET_FLAGS:
         if any(a == flag or a.startswith(flag + "=") for a in args):
             raise SystemExit(f"{flag} must not be given on the command line: set {TOKEN_ENV} instead")
-    token = env.get(TOKEN_ENV, "")
+    token = (get_settings() if env is None else Settings.from_environ(env)).value(TOKEN_ENV)
     if not token:
         raise SystemExit(f"{TOKEN_ENV} is not set: Rasa's HTTP API would be open to anyone")
     if not args or args[0] != "run":
@@ -35,7 +38,10 @@ def rasa_arguments(args: list[str], env: dict[str, str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    arguments = rasa_arguments(list(sys.argv[1:] if argv is None else argv), dict(os.environ))
+    try:
+        arguments = rasa_arguments(list(sys.argv[1:] if argv is None else argv))
+    except ValueError as error:  # a setting that cannot be read (bot/settings.py): say which, and stop
+        raise SystemExit(f"[rasa] {error}") from None
     from rasa.__main__ import main as rasa_main
 
     sys.argv = arguments  # Rasa's argparse reads sys.argv; /proc/<pid>/cmdline keeps the launcher's own

@@ -14,10 +14,10 @@ Errors name the service by Apprise's privacy URL (secrets masked).
 """
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
 from typing import Any, Mapping, Optional
 
+from bot.settings import Settings, get_settings
 from bot.store.staff_repository import category_label
 
 KIND = "apprise"
@@ -26,7 +26,7 @@ SETTING = "NOTIFY_APPRISE_URLS"
 
 def configured_urls(environ: Optional[Mapping[str, str]] = None) -> list[str]:
     """The Apprise URLs of `NOTIFY_APPRISE_URLS`, split the way Apprise splits them."""
-    raw = ((os.environ if environ is None else environ).get(SETTING) or "").strip()
+    raw = (get_settings() if environ is None else Settings.from_environ(environ)).value(SETTING)
     if not raw:
         return []
     from apprise.utils.parse import parse_urls

@@ -17,22 +17,18 @@ hand-off is escalated at most once, even with several workers (see
 from __future__ import annotations
 
 import logging
-import os
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Mapping, Optional
 
 from bot.crisis.handoff import notification_kinds
 from bot.handoff import apprise_notify
+from bot.settings import Settings, get_settings
 from bot.store.repository import AppStore
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_AFTER_MINUTES = 10
 ONCALL_WEBHOOK, ONCALL_EMAIL = "oncall_webhook", "oncall_email"
-_URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
-_EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+$")
 
 
 @dataclass(frozen=True)
@@ -53,29 +49,13 @@ class EscalationSettings:
 
 
 def load_settings(environ: Optional[Mapping[str, str]] = None) -> EscalationSettings:
-    """Read and check the escalation settings; raises ValueError saying what to set."""
-    env = os.environ if environ is None else environ
-    raw = (env.get("HANDOFF_ESCALATE_AFTER_MINUTES") or "").strip()
-    if not raw:
-        minutes = DEFAULT_AFTER_MINUTES
-    elif re.fullmatch(r"\d{1,6}", raw):
-        minutes = int(raw)
-    else:
-        raise ValueError(f"HANDOFF_ESCALATE_AFTER_MINUTES: {raw!r} is not a whole number of minutes; "
-                         f"write e.g. 10 (0 turns escalation off)")
-    webhook = (env.get("ONCALL_WEBHOOK_URL") or "").strip() or None
-    if webhook and not _URL.match(webhook):
-        raise ValueError("ONCALL_WEBHOOK_URL: not an http(s) address; write e.g. https://oncall.example.org/hook")
-    email_to = (env.get("ONCALL_EMAIL_TO") or "").strip() or None
-    if email_to:
-        bad = [a for a in (p.strip() for p in email_to.split(",")) if not _EMAIL.match(a)]
-        if bad:
-            raise ValueError(f"ONCALL_EMAIL_TO: {bad[0]!r} is not an e-mail address "
-                             "(comma-separated addresses, e.g. oncall@clinic.example)")
-        if not (env.get("SMTP_HOST") or "").strip():
-            raise ValueError("ONCALL_EMAIL_TO is set but SMTP_HOST is not: set SMTP_HOST (and SMTP_PORT, "
-                             "SMTP_USER, SMTP_PASSWORD as needed) so the escalation e-mail can be sent")
-    return EscalationSettings(timedelta(minutes=minutes) if minutes else None, webhook, email_to)
+    """The escalation settings of `environ` (default: this process's settings); a bad value is a ValueError
+    saying what to set (bot/settings.py checks them: whole minutes, an http(s) address, e-mail addresses
+    with SMTP_HOST)."""
+    settings = get_settings() if environ is None else Settings.from_environ(environ)
+    minutes = settings.handoff_escalate_after_minutes
+    return EscalationSettings(timedelta(minutes=minutes) if minutes else None, settings.oncall_webhook_url,
+                              settings.oncall_email_to)
 
 
 def check_settings() -> None:

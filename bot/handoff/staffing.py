@@ -7,12 +7,13 @@ A malformed value is a start-up error (`parse_hours` raises ValueError with what
 """
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timezone
 from typing import Optional
 from zoneinfo import ZoneInfo
+
+from bot.settings import get_settings
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _PART = re.compile(r"^\s*([a-z]{3})(?:\s*-\s*([a-z]{3}))?\s+(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -41,7 +42,7 @@ def parse_hours(value: Optional[str]) -> list[Shift]:
 
 
 def clinic_timezone(value: Optional[str] = None) -> ZoneInfo:
-    name = value or os.environ.get("CLINIC_TIMEZONE") or "UTC"
+    name = value or get_settings().clinic_timezone
     try:
         return ZoneInfo(name)
     except Exception as error:  # ZoneInfoNotFoundError or a bad key
@@ -51,7 +52,7 @@ def clinic_timezone(value: Optional[str] = None) -> ZoneInfo:
 
 def is_open(now: Optional[datetime] = None, hours: Optional[str] = None, zone: Optional[str] = None) -> bool:
     """Whether `now` (default: the current time) falls in the clinic's on-duty hours."""
-    shifts = parse_hours(hours if hours is not None else os.environ.get("CLINIC_HOURS"))
+    shifts = parse_hours(hours if hours is not None else get_settings().clinic_hours)
     if not shifts:
         return False
     local = (now or datetime.now(timezone.utc)).astimezone(clinic_timezone(zone))

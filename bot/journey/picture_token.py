@@ -9,25 +9,20 @@ changed by anyone: the address works only for the exact token stored with the jo
 """
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import time
 from typing import Optional
 
-DEFAULT_DAYS = 7
+from bot.settings import get_settings
+
 RENEW_WITHIN_SECONDS = 24 * 3600  # a picture shown in the chat works for at least a day
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{32}-(?P<issued>[0-9a-f]{8})")
 
 
-def lifetime_seconds(env: Optional[dict[str, str]] = None) -> int:
-    """PICTURE_TOKEN_DAYS (whole days, 1 to 365; 7 when unset or unreadable) in seconds."""
-    env = os.environ if env is None else env
-    try:
-        days = int(env.get("PICTURE_TOKEN_DAYS", DEFAULT_DAYS))
-    except ValueError:
-        days = DEFAULT_DAYS
-    return min(max(days, 1), 365) * 24 * 3600
+def lifetime_seconds() -> int:
+    """PICTURE_TOKEN_DAYS (whole days, kept between 1 and 365; 7 when unset) in seconds."""
+    return min(max(get_settings().picture_token_days, 1), 365) * 24 * 3600
 
 
 def new_token(now: Optional[float] = None) -> str:

@@ -4,30 +4,25 @@ Every operation is one load and one save, so each answer is stored as soon as it
 """
 from __future__ import annotations
 
-import os
 from typing import Callable, Optional
 
 from bot.journey.engine import COMMANDS, Journey, Reply, Turn
-from bot.journey.state import DEFAULT_WEEKS, MAX_WEEKS, MIN_WEEKS, JourneyState
+from bot.journey.state import MAX_WEEKS, MIN_WEEKS, JourneyState
 from bot.journey.steps import Step
+from bot.settings import get_settings
 from bot.store.journey_repository import JourneyStore
 
 
 def weeks_planned() -> int:
     """JOURNEY_WEEKS (12 by default; 12 to 16 allowed, as in the IPT manuals)."""
-    try:
-        weeks = int(os.environ.get("JOURNEY_WEEKS", DEFAULT_WEEKS))
-    except ValueError:
-        return DEFAULT_WEEKS
-    return min(max(weeks, MIN_WEEKS), MAX_WEEKS)
+    return min(max(get_settings().journey_weeks, MIN_WEEKS), MAX_WEEKS)
 
 
 def image_url(token: Optional[str]) -> Optional[str]:
     """Where the web app serves the closeness circle (PUBLIC_WEB_URL, default http://localhost:WEB_PORT)."""
     if not token:
         return None
-    base = os.environ.get("PUBLIC_WEB_URL") or f"http://localhost:{os.environ.get('WEB_PORT', '8000')}"
-    return f"{base.rstrip('/')}/journey/circle/{token}.svg"
+    return f"{get_settings().web_url}/journey/circle/{token}.svg"
 
 
 class JourneyService:

@@ -13,20 +13,12 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, create_engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import PROJECT_ROOT
-
-DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "ipt.db"
+from bot.settings import get_settings
 
 
 def database_url() -> str:
     """The configured database URL (`DATABASE_URL`), SQLite file under var/ by default."""
-    url = os.environ.get("DATABASE_URL", "").strip()
-    if not url:
-        return f"sqlite:///{DEFAULT_SQLITE_PATH}"
-    # Heroku-style URLs name the dialect "postgres"; SQLAlchemy 1.4 wants "postgresql".
-    if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://") :]
-    return url
+    return get_settings().database  # Heroku-style "postgres://" is read as "postgresql://" (SQLAlchemy 1.4)
 
 
 def _enable_sqlite_pragmas(dbapi_connection, _record) -> None:

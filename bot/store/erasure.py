@@ -34,8 +34,8 @@ from typing import Any, Optional
 
 from sqlalchemy import delete, inspect, select, update
 
-from bot import PROJECT_ROOT
 from bot.secret_file import secret_in_file
+from bot.settings import get_settings
 from bot.store.db import session_scope
 from bot.store.models import (
     Handoff,
@@ -52,7 +52,6 @@ from bot.store.staff_models import AuditEntry, ConversationSummary, StaffNote
 logger = logging.getLogger(__name__)
 
 KEY_ENV = "ERASURE_KEY"
-KEY_FILE = PROJECT_ROOT / "var" / "erasure_key"
 PREFIX = "erased-"
 REMOVED = "[deleted at the person's request]"
 OPEN = ("requested", "taken")
@@ -61,10 +60,8 @@ PAYLOAD_DROP = ("sender_id", "sender", "message", "excerpt", "text", "name", "di
 
 
 def _key() -> bytes:
-    value = os.environ.get(KEY_ENV, "").strip()
-    if value:
-        return value.encode()
-    return secret_in_file(Path(os.environ.get("ERASURE_KEY_FILE", KEY_FILE))).encode()
+    settings = get_settings()
+    return (settings.value(KEY_ENV) or secret_in_file(settings.erasure_key_file)).encode()
 
 
 def pseudonym(sender_id: str) -> str:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -33,6 +32,7 @@ from typing import Callable, Iterable, Optional, Sequence
 
 from sqlalchemy import func, inspect, select
 
+from bot.settings import get_settings
 from bot.store.db import session_scope
 from bot.store.erasure import OPEN, PREFIX, erase_conversation, pseudonym
 from bot.store.models import Handoff, Journey, JourneyCheckin, JourneyPerson, Person, ReviewFlag
@@ -47,23 +47,10 @@ PROGRESS_EVERY = 100
 CHUNK = 500  # ids per IN (...) list
 
 
-class RetentionError(ValueError):
-    """A setting the purge cannot work with; the message says what to set."""
-
-
-def retention_days(environ=os.environ) -> int:
-    """`RETENTION_DAYS` as a whole number of days; 0 (also unset or empty) keeps everything."""
-    raw = (environ.get(ENV) or "").strip()
-    if not raw:
-        return 0
-    try:
-        days = int(raw)
-    except ValueError:
-        raise RetentionError(f"{ENV} must be a whole number of days (0 or unset keeps everything), "
-                             f"not {raw!r}") from None
-    if days < 0:
-        raise RetentionError(f"{ENV} must be 0 (keep everything) or a positive number of days, not {days}")
-    return days
+def retention_days() -> int:
+    """`RETENTION_DAYS` as a whole number of days; 0 (also unset or empty) keeps everything. A value that is
+    not a whole number of days, or below 0, is a ValueError naming it (bot/settings.py)."""
+    return get_settings().retention_days
 
 
 def _utc(value) -> Optional[datetime]:
@@ -294,10 +281,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         days = retention_days()
-    except RetentionError as error:
+    except ValueError as error:
         print(error, file=sys.stderr)
         return 2
-    if days and not os.environ.get("ERASURE_KEY", "").strip():
+    if days and not get_settings().erasure_key:
         print("warning: ERASURE_KEY is not set; hand-offs kept after the purge carry a hash made with this "
               "machine's var/erasure_key. Set the same ERASURE_KEY as on the Rasa servers.", file=sys.stderr)
     report = purge(days=days, dry_run=args.dry_run, progress_every=args.progress_every,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import os
 import re
 import socket
 import threading
@@ -31,6 +30,7 @@ from bot.crisis import notifier
 from bot.handoff import escalation
 from bot.journey import picture_token
 from bot.journey.circle import render_svg
+from bot.settings import get_settings
 from bot.store.journey_repository import JourneyStore
 from bot.web.chat_session import router as chat_session
 from bot.web.dashboard import oidc
@@ -56,11 +56,11 @@ logging_filter.install()  # no message text or tracker dumps in this process's l
 
 @asynccontextmanager
 async def lifespan(_app: FastAPI):
+    settings = get_settings()  # every variable readable (bot/settings.py), or start-up stops naming the wrong one
     escalation.check_settings()  # a bad HANDOFF_ESCALATE_AFTER_MINUTES / ONCALL_* stops start-up, saying why
     oidc.check_settings()  # passwords off with no identity provider, or a half-set provider, stops start-up
-    if os.environ.get("NOTIFIER_ENABLED", "true").lower() in ("1", "true", "yes"):
-        interval = float(os.environ.get("NOTIFIER_INTERVAL", "2"))
-        threading.Thread(target=notifier.run_forever, args=(interval,), daemon=True,
+    if settings.notifier_enabled:
+        threading.Thread(target=notifier.run_forever, args=(settings.notifier_interval,), daemon=True,
                          name="staff-notifier").start()
     yield
 
@@ -73,7 +73,7 @@ API_DOCS = ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
 def allowed_origins() -> list[str]:
     """`ALLOWED_ORIGINS`: comma-separated origins (https://clinic.example) whose pages may call the web app
     from their own site. Default: none (same origin only). Never `*`."""
-    origins = [o.strip().rstrip("/") for o in os.environ.get("ALLOWED_ORIGINS", "").split(",") if o.strip()]
+    origins = [o.strip().rstrip("/") for o in get_settings().allowed_origins.split(",") if o.strip()]
     return [o for o in origins if o != "*"]
 
 
@@ -84,8 +84,7 @@ def _origin(url: str) -> str:
 
 def public_rasa_url() -> str:
     """Where browsers reach the Rasa server (the widget's data-server)."""
-    return (os.environ.get("PUBLIC_RASA_URL") or os.environ.get("RASA_URL")
-            or f"http://localhost:{os.environ.get('RASA_PORT', '5005')}")
+    return get_settings().browser_rasa_url
 
 
 def page_csp() -> str:
@@ -93,7 +92,7 @@ def page_csp() -> str:
     widget may talk to the Rasa server (REST and socket.io) and show the journey pictures of PUBLIC_WEB_URL."""
     rasa = _origin(public_rasa_url())
     connect = ["'self'"] + ([rasa, rasa.replace("http", "ws", 1)] if rasa else [])
-    web = _origin(os.environ.get("PUBLIC_WEB_URL", ""))
+    web = _origin(get_settings().public_web_url or "")
     images = ["'self'", "data:"] + ([web] if web else [])
     return (f"default-src 'self'; script-src 'self'; style-src 'self'; img-src {' '.join(images)}; "
             f"connect-src {' '.join(connect)}; font-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -111,7 +110,7 @@ class _ResolvedProxies:
         self._lock = threading.Lock()
 
     def __call__(self) -> tuple[str, ...]:
-        raw = os.environ.get("TRUSTED_PROXIES", "127.0.0.1")
+        raw = get_settings().trusted_proxies
         now = time.monotonic()
         with self._lock:
             if self._cache and self._cache[0] == raw and now - self._cache[1] < self.TTL:

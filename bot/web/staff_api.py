@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 from datetime import datetime
 from typing import Callable, Optional
 
@@ -23,6 +22,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from bot.crisis.rasa_client import RasaClient
+from bot.settings import get_settings
 from bot.store.repository import AppStore
 from bot.store.staff_repository import StaffStore
 from bot.web.dashboard.auth import PERMISSIONS, SAFE_METHODS, Staff, check_csrf, client_ip, session_staff
@@ -41,7 +41,7 @@ def bearer(authorization: Optional[str]) -> str:
 def shared_token_matches(given: str) -> bool:
     """Whether `given` is the deprecated shared `STAFF_API_TOKEN` (only while that is set)."""
     global _warned_shared_token
-    expected = os.environ.get("STAFF_API_TOKEN", "")
+    expected = get_settings().value("STAFF_API_TOKEN") or ""
     if not (expected and given and hmac.compare_digest(given.encode(), expected.encode())):
         return False
     if not _warned_shared_token:

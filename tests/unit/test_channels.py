@@ -40,9 +40,11 @@ def test_text_only_output_drops_crisis_json_and_numbers_buttons():
 
 
 def test_credentials_from_env_fill_only_missing(monkeypatch):
-    monkeypatch.setenv("X_TOKEN", "from-env")
-    assert from_env({"token": "file"}, {"token": "X_TOKEN"}) == {"token": "file"}
-    assert from_env(None, {"token": "X_TOKEN", "other": "X_UNSET"}) == {"token": "from-env", "other": None}
+    monkeypatch.setenv("TELEGRAM_TOKEN", "from-env")
+    monkeypatch.delenv("TELEGRAM_SECRET_TOKEN", raising=False)
+    assert from_env({"token": "file"}, {"token": "TELEGRAM_TOKEN"}) == {"token": "file"}
+    assert from_env(None, {"token": "TELEGRAM_TOKEN", "other": "TELEGRAM_SECRET_TOKEN"}) == {
+        "token": "from-env", "other": None}
 
 
 @pytest.mark.parametrize("token, accepted", [(None, False), ("bad", False), ("good", True)])

@@ -1,7 +1,8 @@
 """The runner's supervision: one dead service stops the others; a stop request stops them all."""
 import sys
 
-from bot.runner import Service, Stack, secret_from_env_or_file
+from bot.runner import Service, Stack
+from bot.settings import secret
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
 CRASHER = [sys.executable, "-c", "import sys, time; time.sleep(0.5); sys.exit(3)"]
@@ -29,10 +30,10 @@ def test_a_stop_request_stops_everything_cleanly():
 
 
 def test_secrets_are_generated_once_and_kept_private(tmp_path, monkeypatch):
-    monkeypatch.setattr("bot.runner.VAR", tmp_path)
-    monkeypatch.delenv("SOME_TOKEN", raising=False)
-    first = secret_from_env_or_file("SOME_TOKEN", "some_token")
-    assert len(first) >= 40 and first == secret_from_env_or_file("SOME_TOKEN", "some_token")
-    assert (tmp_path / "some_token").stat().st_mode & 0o077 == 0
-    monkeypatch.setenv("SOME_TOKEN", "from-env")
-    assert secret_from_env_or_file("SOME_TOKEN", "some_token") == "from-env"
+    monkeypatch.setattr("bot.secret_file.VAR", tmp_path)
+    monkeypatch.delenv("STAFF_API_TOKEN", raising=False)
+    first = secret("STAFF_API_TOKEN")
+    assert len(first) >= 40 and first == secret("STAFF_API_TOKEN")
+    assert (tmp_path / "staff_api_token").stat().st_mode & 0o077 == 0
+    monkeypatch.setenv("STAFF_API_TOKEN", "from-env")
+    assert secret("STAFF_API_TOKEN") == "from-env"

@@ -15,15 +15,6 @@ ENVIRON_ALLOWED = {
     "bot/settings.py": "reads the environment",
     "bot/runner.py": "hands its environment to the processes it starts",
 }
-NOT_MOVED_YET = {  # issue 16: each still reads os.environ itself; moving one means deleting it here
-    "bot/action_server.py", "bot/channels/common.py", "bot/channels/conversation_token.py", "bot/channels/limits.py",
-    "bot/channels/socketio.py", "bot/crisis/handoff.py", "bot/crisis/notifier.py", "bot/crisis/rasa_client.py",
-    "bot/deploy/lock_store.py", "bot/deploy/prod.py", "bot/deploy/rasa_launcher.py", "bot/handoff/apprise_notify.py",
-    "bot/handoff/escalation.py", "bot/handoff/staffing.py", "bot/journey/picture_token.py", "bot/journey/service.py",
-    "bot/logging_filter.py", "bot/nlp.py", "bot/store/db.py", "bot/store/erasure.py", "bot/store/retention.py",
-    "bot/web/app.py", "bot/web/dashboard/oidc.py", "bot/web/dashboard/routes.py", "bot/web/dashboard/security.py",
-    "bot/web/dashboard/users.py", "bot/web/staff_api.py",
-}
 _READS = re.compile(r"\bos\.environ\b|\bgetenv\b|from os import .*environ")
 
 
@@ -78,5 +69,5 @@ def test_the_configuration_guide_is_up_to_date():
 def test_no_module_reads_the_environment_but_the_settings():
     readers = sorted(str(path.relative_to(PROJECT_ROOT)) for path in (PROJECT_ROOT / "bot").rglob("*.py")
                      if _READS.search(path.read_text(encoding="utf-8")))
-    unexpected = [path for path in readers if path not in ENVIRON_ALLOWED and path not in NOT_MOVED_YET]
+    unexpected = [path for path in readers if path not in ENVIRON_ALLOWED]
     assert not unexpected, f"read the environment through bot/settings.py instead: {unexpected}"

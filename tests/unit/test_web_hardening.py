@@ -20,7 +20,8 @@ from bot.crisis.handoff import HandoffRequest
 from bot.crisis.notifier import email_message
 from bot.deploy import nginx
 from bot.deploy.prod import ProductionStack
-from bot.runner import PRIVATE_UMASK, Service, Stack, cors_origins, secret_from_env_or_file
+from bot.runner import PRIVATE_UMASK, Service, Stack, cors_origins
+from bot.settings import secret
 from bot.store.repository import AppStore
 from bot.web.app import app
 from bot.web.dashboard import security
@@ -274,8 +275,8 @@ def test_the_lock_out_grows_with_failures_per_account_and_address_and_spares_oth
 
 def test_secrets_are_created_private_at_open_even_with_a_permissive_umask(tmp_path, monkeypatch):
     var = tmp_path / "var"
-    monkeypatch.setattr("bot.runner.VAR", var)
-    monkeypatch.delenv("SOME_SECRET", raising=False)
+    monkeypatch.setattr("bot.secret_file.VAR", var)
+    monkeypatch.delenv("STAFF_SESSION_SECRET", raising=False)
     modes = []
     real_open = os.open
 
@@ -286,17 +287,17 @@ def test_secrets_are_created_private_at_open_even_with_a_permissive_umask(tmp_pa
     monkeypatch.setattr(os, "open", recording_open)
     old = os.umask(0)
     try:
-        secret = secret_from_env_or_file("SOME_SECRET", "some_secret")
+        made = secret("STAFF_SESSION_SECRET")
     finally:
         os.umask(old)
-    assert len(secret) >= 40
-    assert stat.S_IMODE((var / "some_secret").stat().st_mode) == 0o600
+    assert len(made) >= 40
+    assert stat.S_IMODE((var / "staff_session_secret").stat().st_mode) == 0o600
     assert stat.S_IMODE(var.stat().st_mode) == 0o700
-    assert ("some_secret", os.O_CREAT, 0o600) in modes  # created with its mode, not chmod-ed afterwards
+    assert ("staff_session_secret", os.O_CREAT, 0o600) in modes  # created with its mode, not chmod-ed afterwards
 
 
 def test_every_started_process_makes_private_files_and_sends_no_telemetry(tmp_path, monkeypatch):
-    monkeypatch.setattr("bot.runner.VAR", tmp_path / "var")
+    monkeypatch.setattr("bot.secret_file.VAR", tmp_path / "var")
     database = tmp_path / "var" / "ipt.db"
     (tmp_path / "var").mkdir(mode=0o755)
     database.write_text("")

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
+from bot.settings import get_settings
 from bot.store.staff_models import ROLES
 
 CALLBACK_PATH = "/staff/login/oidc/callback"
@@ -56,16 +56,11 @@ class SignInRefused(Exception):
         self.reason, self.message, self.email = reason, message, email
 
 
-def _flag(name: str, default: bool) -> bool:
-    value = os.environ.get(name, "").strip().lower()
-    return default if not value else value in ("1", "true", "yes", "on")
-
-
 def _client_secret() -> str:
-    path = os.environ.get("STAFF_OIDC_CLIENT_SECRET_FILE", "").strip()
-    if path:
-        return Path(path).read_text(encoding="utf-8").strip()
-    return os.environ.get("STAFF_OIDC_CLIENT_SECRET", "").strip()
+    settings = get_settings()
+    if settings.staff_oidc_client_secret_file:
+        return Path(settings.staff_oidc_client_secret_file).read_text(encoding="utf-8").strip()
+    return settings.value("STAFF_OIDC_CLIENT_SECRET") or ""
 
 
 def _role_map(raw: str) -> dict[str, str]:
@@ -87,21 +82,20 @@ class OidcSettings:
 
 def settings() -> OidcSettings | None:
     """The OpenID Connect settings, or None when `STAFF_OIDC_ISSUER` is not set."""
-    issuer = os.environ.get("STAFF_OIDC_ISSUER", "").strip().rstrip("/")
+    given = get_settings()
+    issuer = (given.staff_oidc_issuer or "").rstrip("/")
     if not issuer:
         return None
-    domains = os.environ.get("STAFF_OIDC_ALLOWED_DOMAINS", "")
+    domains = given.staff_oidc_allowed_domains
     return OidcSettings(
-        issuer=issuer, client_id=os.environ.get("STAFF_OIDC_CLIENT_ID", "").strip(), client_secret=_client_secret(),
-        provider_name=os.environ.get("STAFF_OIDC_PROVIDER_NAME", "").strip() or "your clinic account",
-        scopes=os.environ.get("STAFF_OIDC_SCOPES", "").strip() or "openid email profile",
+        issuer=issuer, client_id=given.staff_oidc_client_id or "", client_secret=_client_secret(),
+        provider_name=given.staff_oidc_provider_name, scopes=given.staff_oidc_scopes,
         allowed_domains=tuple(d.strip().lower().lstrip("@") for d in domains.split(",") if d.strip()),
-        role_claim=os.environ.get("STAFF_OIDC_ROLE_CLAIM", "").strip(),
-        role_map=_role_map(os.environ.get("STAFF_OIDC_ROLES", "")))
+        role_claim=given.staff_oidc_role_claim or "", role_map=_role_map(given.staff_oidc_roles))
 
 
 def password_login_enabled() -> bool:
-    return _flag("STAFF_PASSWORD_LOGIN", True)
+    return get_settings().staff_password_login
 
 
 def check_settings() -> None:

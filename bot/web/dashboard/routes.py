@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -27,6 +26,7 @@ from bot.handoff import staffing
 from bot.journey import problem_areas
 from bot.journey.circle import describe
 from bot.journey.state import PersonEntry
+from bot.settings import get_settings
 from bot.store.journey_repository import JourneyStore
 from bot.store.repository import AppStore
 from bot.store.staff_models import REVIEW_STATUSES, ROLES
@@ -40,7 +40,6 @@ from bot.web.dashboard.live import LiveFeed, live_feed
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static" / "staff"
-EXPORT_LIMIT = int(os.environ.get("STAFF_EXPORT_LIMIT", "500"))
 HEARTBEAT_SECONDS = 15.0  # a comment line this often keeps proxies from closing a quiet stream
 RECONNECT_MS = 3000
 REVIEW_LABELS = {"new": "New", "reviewed": "Reviewed", "follow_up": "Needs follow-up"}
@@ -224,7 +223,7 @@ def login(request: Request, email: str = Form(""), password: str = Form(""), csr
 
 
 def _callback_url(request: Request) -> str:
-    base = (os.environ.get("PUBLIC_WEB_URL") or str(request.base_url)).rstrip("/")
+    base = (get_settings().public_web_url or str(request.base_url)).rstrip("/")
     return base + oidc.CALLBACK_PATH
 
 
@@ -650,7 +649,7 @@ def export_filtered(request: Request, format: str = "json", redact: str = "",
                     flt: ConversationFilter = Depends(conversation_filter),
                     staff: Staff = Depends(require("export")), store: StaffStore = Depends(staff_store)):
     store.sync_conversations()
-    sender_ids = store.filtered_sender_ids(flt, EXPORT_LIMIT)
+    sender_ids = store.filtered_sender_ids(flt, get_settings().staff_export_limit)
     redacted = redact == "1"
     docs = _documents(store, sender_ids, redacted)
     store.audit("export", staff.user, None, {"format": format, "redacted": redacted, "conversations": len(docs),
