@@ -205,3 +205,31 @@ def test_migration_0009_goes_down_and_up_again(db_url):
     tables, columns = shape()
     assert "staff_api_token" in tables and "oidc_subject" in columns
     assert StaffStore(db_url).user_by_email("a@clinic.test") is not None
+
+
+def test_the_command_line_makes_password_less_accounts_and_tokens(env, capsys):
+    from bot.web.dashboard import users
+
+    assert users.main(["create", "--role", "clinician", "--email", "sso@clinic.test", "--no-password"]) == 0
+    stored = env.store.user_by_email("sso@clinic.test")[1]
+    assert stored == security.NO_PASSWORD and security.check_password(stored, "") == (False, None)
+    capsys.readouterr()
+    assert users.main(["token", "--email", "sso@clinic.test", "--name", "pager"]) == 0
+    token = capsys.readouterr().out.strip()
+    assert token.startswith("ipt_")
+    assert TestClient(app).get("/staff/api/handoffs", headers=bearer(token)).status_code == 200
+    assert users.main(["token", "--email", "nobody@clinic.test", "--name", "x"]) == 1
+
+
+def test_the_audit_log_says_in_words_how_someone_signed_in_and_what_happened_to_tokens():
+    from bot.web.dashboard.audit_text import audit_sentence
+
+    names = {"sam@clinic.test": "Sam"}
+    assert audit_sentence({"user": "sam@clinic.test", "action": "login", "detail": {"via": "oidc"}}, names) \
+        == "Sam signed in through the identity provider"
+    assert audit_sentence({"user": "x@clinic.test", "action": "login_failed",
+                           "detail": {"reason": "no_such_user", "via": "oidc"}}) \
+        == "A sign-in as x@clinic.test failed: no account has this e-mail address"
+    assert audit_sentence({"user": "sam@clinic.test", "action": "api_token_revoke", "target": "sam@clinic.test",
+                           "detail": {"token": 3, "name": "pager"}}, names) \
+        == 'Sam revoked the API token "pager" of sam@clinic.test'
