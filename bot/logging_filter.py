@@ -188,7 +188,10 @@ class ConversationTextFilter(logging.Filter):
 
 
 def allowed_raw() -> bool:
-    return get_settings().log_message_text == "allow"
+    try:
+        return get_settings().log_message_text == "allow"
+    except ValueError:  # some setting cannot be read: start-up stops naming it (bot/settings.py); until then, clean
+        return False
 
 
 def install(factory: Optional[Callable[..., logging.LogRecord]] = None) -> bool:

@@ -71,3 +71,16 @@ def test_no_module_reads_the_environment_but_the_settings():
                      if _READS.search(path.read_text(encoding="utf-8")))
     unexpected = [path for path in readers if path not in ENVIRON_ALLOWED]
     assert not unexpected, f"read the environment through bot/settings.py instead: {unexpected}"
+
+
+def test_the_runner_and_the_action_server_refuse_to_start_with_a_bad_value(monkeypatch, capsys):
+    from bot.action_server import main as action_server
+    from bot.deploy.rasa_launcher import main as rasa_launcher
+    from bot.runner import main as runner
+
+    monkeypatch.setenv("STAFF_IDLE_MINUTES", "half an hour")
+    assert runner(["--model", "models/none.tar.gz"]) == 2
+    assert action_server([]) == 2
+    assert capsys.readouterr().err.count("STAFF_IDLE_MINUTES='half an hour' is not a number") == 2
+    with pytest.raises(SystemExit, match="STAFF_IDLE_MINUTES"):
+        rasa_launcher(["run"])
