@@ -323,3 +323,12 @@ def test_an_admin_adds_a_password_less_account_that_then_signs_in_through_the_pr
     provider.person = {"sub": "idp-new", "email": "New@Clinic.test", "email_verified": True}
     browser, _ = sign_in(web)
     assert signed_in_as(browser) == "New Colleague"
+
+
+def test_an_unreachable_provider_gets_a_plain_page_not_an_error(web, monkeypatch):
+    monkeypatch.setenv("STAFF_OIDC_ISSUER", f"http://127.0.0.1:{free_port()}")  # nobody listens there
+    oidc.clear_cache()
+    browser = httpx.Client(base_url=web.url, timeout=20)
+    page = browser.get("/staff/login/oidc?next=/staff/handoffs")
+    assert page.status_code == 503 and "cannot be reached" in page.text
+    assert 'type="password"' in page.text  # the password form is still there

@@ -271,6 +271,8 @@ def oidc_callback(request: Request, store: StaffStore = Depends(staff_store)):
         claims = oidc.finish(config, _callback_url(request), pending, dict(request.query_params))
     except oidc.SignInRefused as refused:
         return refuse(refused.reason, refused.message, refused.email)
+    except (httpx.HTTPError, ValueError):  # the provider's keys or user info could not be read
+        return refuse("oidc_unreachable", "The identity provider cannot be reached just now. Try again in a minute.")
     email = str(claims["email"]).strip().lower()
     if not oidc.email_allowed(config, email):
         return refuse("oidc_domain", f"{email} may not sign in here: its domain is not one this clinic "
