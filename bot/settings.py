@@ -536,6 +536,11 @@ def configuration_doc() -> str:
             default = _default_text(field)
             lines.append(f"| `{field.field_info.extra['env']}` | {f'`{default}`' if default else ''} | "
                          f"{field.field_info.description} |")
+    lines += ["", "## Read by Rasa and TensorFlow, set by the runners", "",
+              "`make run` always sets `RASA_TELEMETRY_ENABLED=false` (nothing goes to Rasa's telemetry service) and "
+              "`TF_CPP_MIN_LOG_LEVEL=2`; the production profile also sets `TICKET_LOCK_LIFETIME` (20 s), "
+              "`TF_INTRA_OP_PARALLELISM_THREADS` and `TF_INTER_OP_PARALLELISM_THREADS` (1) and `SANIC_WORKERS` (1) "
+              "unless they are set."]
     return "\n".join(lines) + "\n"
 
 
