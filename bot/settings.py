@@ -436,14 +436,14 @@ _SOURCE: ContextVar[Optional[Mapping[str, str]]] = ContextVar("settings_environ"
 
 
 def _environment(settings: BaseSettings) -> dict[str, str]:
-    """The declared variables that are set and not empty."""
+    """The declared variables that are set and not empty, without surrounding spaces."""
     environ = _SOURCE.get()
     environ = os.environ if environ is None else environ
     found = {}
     for field in settings.__fields__.values():
         raw = environ.get(field.field_info.extra["env"])
         if raw is not None and raw.strip():
-            found[field.name] = raw
+            found[field.name] = raw.strip()  # secrets too: a key pasted with a newline is the same key
     return found
 
 
@@ -525,8 +525,8 @@ def configuration_doc() -> str:
         "<!-- Generated from bot/settings.py by `python -m bot.settings --write-doc`; do not edit by hand. -->",
         "",
         "Everything is set by environment variables; none is needed to try the assistant on one machine.",
-        "An empty value counts as unset. A value that cannot be read (a word where a number belongs, an",
-        "unknown choice or country) stops start-up with a sentence naming the variable.",
+        "An empty value counts as unset; surrounding spaces are ignored. A value that cannot be read (a word",
+        "where a number belongs, an unknown choice or country) stops start-up with a sentence naming the variable.",
         "`make run` and the production profile pass the environment on to every process they start.",
     ]
     for group in GROUPS:
