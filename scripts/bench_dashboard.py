@@ -77,7 +77,10 @@ def measure(url: str, runs: int) -> dict[str, float]:
     from fastapi.testclient import TestClient
 
     os.environ["DATABASE_URL"] = url
+    from bot.settings import get_settings
     from bot.web.app import app
+
+    get_settings.cache_clear()  # the settings are read once: read them again with this URL
 
     store = StaffStore(url)
     started = time.perf_counter()
