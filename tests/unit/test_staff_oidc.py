@@ -46,6 +46,7 @@ class Provider:
         self.issuer = f"http://127.0.0.1:{self.port}"
         self.person: dict = {"sub": "idp-user-1", "email": "clinician@clinic.test", "email_verified": True}
         self.lie: dict = {}
+        self.public_client = False  # True: no client secret, PKCE only (client_id in the form)
         self.codes: dict[str, dict] = {}
         self.authorize_requests: list[dict] = []
         self.app = Starlette(routes=[
@@ -78,7 +79,10 @@ class Provider:
     async def token(self, request: Request):
         form = await request.form()
         basic = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
-        if request.headers.get("authorization") != f"Basic {basic}":
+        if self.public_client:
+            if request.headers.get("authorization") or form.get("client_id") != CLIENT_ID:
+                return JSONResponse({"error": "invalid_client"}, status_code=401)
+        elif request.headers.get("authorization") != f"Basic {basic}":
             return JSONResponse({"error": "invalid_client"}, status_code=401)
         grant = self.codes.pop(form.get("code", ""), None)  # a code works once
         if form.get("grant_type") != "authorization_code" or grant is None \
@@ -332,3 +336,10 @@ def test_an_unreachable_provider_gets_a_plain_page_not_an_error(web, monkeypatch
     page = browser.get("/staff/login/oidc?next=/staff/handoffs")
     assert page.status_code == 503 and "cannot be reached" in page.text
     assert 'type="password"' in page.text  # the password form is still there
+
+
+def test_a_public_client_without_a_secret_signs_in_with_pkce_alone(web, provider, monkeypatch):
+    monkeypatch.delenv("STAFF_OIDC_CLIENT_SECRET")
+    provider.public_client = True
+    browser, _ = sign_in(web)
+    assert signed_in_as(browser) == "Clinician Person"
