@@ -189,7 +189,8 @@
   if (!container) { header.appendChild(closeBtn); }
   var notice = el("p", { className: "ipt-w__notice" }, NOTICE);
   var crisisSlot = el("div", { className: "ipt-w__crisis-slot" });
-  var log = el("ol", { className: "ipt-w__log", role: "log", "aria-live": "polite", "aria-relevant": "additions",
+  // A div, not a list: role "log" on an <ol> would leave its items outside any list (axe: listitem).
+  var log = el("div", { className: "ipt-w__log", role: "log", "aria-live": "polite", "aria-relevant": "additions",
     "aria-label": "Conversation", tabindex: "0" });
   var typing = el("p", { className: "ipt-w__typing", hidden: "" });
   typing.appendChild(el("span", { className: "ipt-w__dots", "aria-hidden": "true" }, "● ● ●"));
@@ -250,15 +251,15 @@
   function personLabel(name) { return name ? name + " from the clinic" : "Someone from the clinic"; }
 
   function messageItem(entry) {
-    var li = el("li", { className: "ipt-w__msg ipt-w__msg--" + entry.from });
+    var item = el("div", { className: "ipt-w__msg ipt-w__msg--" + entry.from });
     if (entry.from === "staff") {
       var who = el("span", { className: "ipt-w__who" }, staffLabel(entry.staff));
       who.appendChild(el("span", { className: "ipt-w__sr" }, " said: "));
-      li.appendChild(who);
+      item.appendChild(who);
     } else if (entry.from !== "system") {
-      li.appendChild(el("span", { className: "ipt-w__sr" }, entry.from === "user" ? "You said: " : TITLE + " said: "));
+      item.appendChild(el("span", { className: "ipt-w__sr" }, entry.from === "user" ? "You said: " : TITLE + " said: "));
     }
-    return li;
+    return item;
   }
 
   function addTime(li, ts) {
