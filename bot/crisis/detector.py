@@ -166,6 +166,8 @@ class CrisisDetector:
                 return "none"
         if signal.category == "overdose" and context["hyperbole"].search(sentence):
             return "none"
+        if signal.category in ("suicide", "self_harm", "harm_to_others") and self.disavowed(text):
+            return "possible"
         if present or signal.category == POSSIBLE:
             return None
         if context["joking"].search(sentence):
@@ -174,6 +176,12 @@ class CrisisDetector:
                 context["work"].search(text) and context["settled"].search(text)):
             return "possible"
         return None
+
+    def disavowed(self, text: str) -> bool:
+        """The writer says plainly they are not at risk, and nothing urgent is in the message (`context` in
+        lexicon.yml: `disavowal`, `urgent`)."""
+        lowered = (text or "").lower()
+        return bool(self._context["disavowal"].search(lowered)) and not self._context["urgent"].search(lowered)
 
     def _normalise(self, raw_sentence: str) -> str:
         """Normalised text ending with ' .', so that rules can anchor on a sentence's end ($)."""

@@ -1,7 +1,9 @@
 """The safety triage of one message: clear risk, possible risk, or none.
 
 - **clear**: a rule of the crisis lexicon fires (any category), or the risk model's P(crisis) is at
-  or above `high` -> the crisis reply and a hand-off.
+  or above `high` -> the crisis reply and a hand-off. A plain "I'm not in danger" / "no intention of
+  harming myself" with nothing urgent in the message (lexicon.yml `context`) turns the model's clear
+  into possible: the person is asked, not handed off.
 - **possible**: a risk cue that is not a plan (the lexicon's `possible` rules: hopelessness, "no
   point", burden, "so tired of everything"), or the model's P(crisis) + P(possible) at or above
   `low` -> one direct safety question.
@@ -47,7 +49,7 @@ class Triage:
         if signal is not None:  # the rules decide at once; the model is not needed
             return Assessment(CLEAR, signal.category, speaker_of(text), 1.0, 1.0, "rules")
         risk, concern = self.model.probabilities(text) if self.model and text.strip() else (0.0, 0.0)
-        if risk >= self.high:
+        if risk >= self.high and not self.detector.disavowed(text):
             return Assessment(CLEAR, self.model.category(text), speaker_of(text), risk, concern, "model")
         if cue is not None:
             return Assessment(POSSIBLE, None, None, risk, concern, "cue")

@@ -336,3 +336,51 @@ def test_no_psychoeducation_text_fires(detector):
     texts = _strings(yaml.safe_load(Path(PROJECT_ROOT / "bot" / "content" / "ipt_topics.yml").read_text("utf-8")))
     assert len(texts) > 50
     assert [t for t in texts if detector.detect(t)] == []
+
+
+@pytest.mark.parametrize("text", [
+    "I'm not in any danger, just lonely since my husband went into the nursing home",
+    "He's never been violent, he just sulks when I say no",
+    "the family of the groom want everything their way",
+    "it feels like throwing him away, his old coat",
+    "my nan grooming her poodle every sunday is the cutest thing",
+])
+def test_negated_danger_weddings_and_throwing_things_out_are_not_abuse_or_threats(detector, text):
+    """Round 6: "not in danger" and "never been violent" are negated; the lemma of groomed is groom, so grooming
+    rules match the written forms only; throwing someone away/out is not a threat."""
+    assert detector.detect(text) is None
+
+
+@pytest.mark.parametrize("text", [
+    "i am in danger",
+    "a man online groomed me and wants to meet up saturday",
+    "i was groomed by my coach",
+    "he's violent when he drinks",
+    "he grabbed my arm so hard it bruised",
+    "my husband is abusive",
+])
+def test_danger_grooming_and_violence_still_fire(detector, text):
+    assert detector.detect(text) is not None and detector.detect(text).category == "abuse"
+
+
+@pytest.mark.parametrize("text", [
+    "Sometimes I want to follow her wherever she has gone. But I have no intention of harming myself.",
+    "At first I wanted to die too, to go with her, but now I have no such thoughts.",
+    "When I was a girl my uncle abused me. He died years ago and I've had a good life since.",
+    "back in the seventies he beat me, I've been safely remarried for thirty years",
+])
+def test_a_plain_disavowal_or_the_distant_past_asks_the_safety_question(detector, text):
+    """lexicon.yml `context`: `disavowal` (suicide, self-harm, harm to others only) and the past ("when I was a girl",
+    "back in the seventies") turn the crisis into a risk cue: the triage asks the safety question."""
+    crisis, cue = detector.detect_both(text)
+    assert crisis is None and cue is not None
+
+
+@pytest.mark.parametrize("text", [
+    "I have no intention of harming myself but I took all my pills an hour ago",
+    "I'm not suicidal but tonight I'm going to end it",
+    "I'm not in danger, he is. I'm going to kill him tonight",
+    "i would never hurt myself. i just cut again",
+])
+def test_a_disavowal_with_something_urgent_stays_a_crisis(detector, text):
+    assert detector.detect(text) is not None

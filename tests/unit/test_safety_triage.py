@@ -142,3 +142,30 @@ def test_the_runner_refuses_to_start_with_a_bad_setting(monkeypatch, capsys):
     monkeypatch.setenv("CLINIC_HOURS", "weekdays nine to five")
     assert main(["--model", "models/none.tar.gz"]) == 2
     assert "CLINIC_HOURS" in capsys.readouterr().err
+
+
+class _Scores:
+    """A risk model's output fixed in advance (the triage's decision is under test, not the model)."""
+
+    def __init__(self, risk: float, concern: float) -> None:
+        self.risk, self.concern = risk, concern
+
+    def probabilities(self, text: str) -> tuple[float, float]:
+        return self.risk, self.concern
+
+    def category(self, text: str) -> str:
+        return "suicide"
+
+
+@pytest.mark.parametrize("text, tier", [
+    ("my dad took his own life. I'm not in any danger myself, I just miss him", "possible"),
+    ("I have no intention of harming myself, I just feel heavy", "possible"),
+    ("I'm not suicidal but I took too many of my tablets tonight", "clear"),
+    ("everything is heavy and I keep thinking about the bridge", "clear"),
+])
+def test_a_plain_disavowal_turns_a_model_alarm_into_the_safety_question(text, tier):
+    from bot.crisis.triage import Triage
+    from bot.nlu.crisis_detector import get_detector
+
+    triage = Triage(get_detector(), _Scores(0.95, 0.97), high=0.8, low=0.5)
+    assert triage.assess(text).tier == tier
