@@ -20,7 +20,7 @@ import random
 import statistics
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -298,6 +298,3 @@ async def run_load(spec: LoadSpec, scripts: list[Script], stop: Optional[asyncio
     elapsed = time.perf_counter() - start
     return LoadResult(spec, turns, elapsed, connect_errors, connect_error_kinds)
 
-
-def turns_as_dicts(result: LoadResult) -> list[dict[str, Any]]:
-    return [asdict(t) for t in result.turns]

@@ -269,21 +269,6 @@ def proxy_service(config: ProxyConfig, name: str = "nginx") -> Service:
                    f"http://127.0.0.1:{listener.port}{HEALTH_PATH}")
 
 
-def check_config(config: ProxyConfig) -> None:
-    """Run `nginx -t` on the rendered configuration; raises with nginx's message when it is wrong."""
-    import subprocess
-
-    binary = nginx_binary()
-    if not binary:
-        raise FileNotFoundError("nginx is not installed")
-    conf = write_config(config)
-    run = config.run_dir.resolve()
-    result = subprocess.run([binary, "-t", "-p", str(run), "-e", str(run / "error.log"), "-c", str(conf)],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        raise ValueError(f"nginx rejects the configuration:\n{result.stderr}")
-
-
 # --- the configuration of deploy/docker-compose.yml -------------------------------------------------
 
 def compose_config(rasa: list[str], actions: list[str], web: str) -> ProxyConfig:

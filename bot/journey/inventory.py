@@ -7,7 +7,6 @@ from typing import Iterable
 from bot.journey.state import PersonEntry
 
 MAX_PEOPLE = 20
-SUGGESTED_PEOPLE = 3
 CLOSENESS = {
     "inner": ("inner", "inner circle", "very close", "closest", "close", "1"),
     "middle": ("middle", "middle circle", "fairly close", "somewhat close", "quite close", "2"),

@@ -1,6 +1,7 @@
 """bot/channels/limits.py: the message size cap and the REST/socket.io sender id rules; the runner
 starts the closed action server (bot/action_server.py)."""
 import asyncio
+import subprocess
 
 import pytest
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
@@ -104,7 +105,7 @@ def test_an_action_error_is_described_by_place_not_by_message():
 
 
 def test_the_proxy_limits_public_bodies_and_rates_but_not_action_calls(tmp_path):
-    from bot.deploy.nginx import Listener, ProxyConfig, Upstream, check_config, nginx_binary, render_config
+    from bot.deploy.nginx import Listener, ProxyConfig, Upstream, nginx_binary, render_config, write_config
 
     config = ProxyConfig([Upstream("rasa", ["127.0.0.1:1"]), Upstream("actions", ["127.0.0.1:2"], "round_robin")],
                          [Listener(15005, "rasa"), Listener(15055, "actions", public=False)], tmp_path)
@@ -115,8 +116,11 @@ def test_the_proxy_limits_public_bodies_and_rates_but_not_action_calls(tmp_path)
     assert "limit_req zone=public" in rasa_block.split("}")[0]
     assert "limit_req" not in actions_block.split("}")[0] and "64k" not in actions_block.split("}")[0]
     assert "limit_req_zone $rate_key zone=public:10m rate=20r/s;" in rendered
-    if nginx_binary():
-        check_config(config)  # nginx -t accepts it
+    if nginx_binary():  # nginx -t accepts it
+        run = config.run_dir.resolve()
+        result = subprocess.run([nginx_binary(), "-t", "-p", str(run), "-e", str(run / "error.log"),
+                                 "-c", str(write_config(config))], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
 
 
 # --- every turn gets a reply -------------------------------------------------------------------
