@@ -29,7 +29,7 @@ from typing import Optional
 from sanic import Sanic, response
 from sanic.request import Request
 
-from bot import logging_filter
+from bot import log_format, logging_filter
 from bot.settings import get_settings
 
 logger = logging.getLogger("bot.action_server")
@@ -100,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s  %(message)s")
     logging_filter.install()  # no message text or tracker dumps in this process's logs (bot/logging_filter.py)
+    log_format.configure()  # LOG_FORMAT=json: JSON lines (bot/log_format.py)
     from rasa_sdk import utils
     from rasa_sdk.plugin import plugin_manager
 

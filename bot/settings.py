@@ -37,7 +37,8 @@ NOTIFY = "Staff notifications"
 DASHBOARD = "Staff dashboard"
 CHANNELS = "Messaging channels"
 PRODUCTION = "Production profile on one machine (`make run-prod`)"
-GROUPS = (NETWORK, STORES, SECRETS, CONVERSATION, SAFETY, NOTIFY, DASHBOARD, CHANNELS, PRODUCTION)
+OBSERVE = "Logs and metrics"
+GROUPS = (NETWORK, STORES, SECRETS, CONVERSATION, SAFETY, NOTIFY, DASHBOARD, CHANNELS, PRODUCTION, OBSERVE)
 
 _WORDS = {"1": "true", "yes": "true", "on": "true", "0": "false", "no": "false", "off": "false"}
 _URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
@@ -322,6 +323,16 @@ class Settings(BaseSettings):
     rasa_servers: int = setting("RASA_SERVERS", 2, PRODUCTION, "Rasa servers behind the proxy.", ge=1)
     action_servers: int = setting("ACTION_SERVERS", 2, PRODUCTION, "Action servers behind the proxy.", ge=1)
 
+    # --- logs and metrics (docs/operators/monitoring.md) ---
+    log_format: Literal["text", "json"] = setting(
+        "LOG_FORMAT", "text", OBSERVE,
+        "`json`: one JSON object per log line (web app, action server, our Rasa plug-ins), still without message "
+        "text; `text`: plain lines.")
+    metrics_token: Optional[SecretStr] = setting(
+        "METRICS_TOKEN", None, OBSERVE,
+        "Bearer token Prometheus sends to `/metrics` (web app) and `/webhooks/rest/metrics` (Rasa); unset: those "
+        "answer only direct requests from the same machine.")
+
     class Config:
         anystr_strip_whitespace = True
 
@@ -331,7 +342,7 @@ class Settings(BaseSettings):
 
     @validator("*", pre=True)
     def _lower_choices(cls, value: Any, field) -> Any:
-        if isinstance(value, str) and field.name in ("log_message_text", "staff_cookie_secure"):
+        if isinstance(value, str) and field.name in ("log_message_text", "log_format", "staff_cookie_secure"):
             value = value.strip().lower()
             return _WORDS.get(value, value) if field.name == "staff_cookie_secure" else value
         return value

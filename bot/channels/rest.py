@@ -19,11 +19,15 @@ Before NLU (bot/channels/limits.py): a missing, over-long or other-channel-shape
 refused with `400 {"error": ...}` (no shared `default` conversation); a client-set `input_channel`
 is ignored (always `rest`); a message over MAX_MESSAGE_CHARS gets a kind reply and is kept, unparsed.
 
+`GET /webhooks/rest/metrics` serves this Rasa server's Prometheus metrics (bot/metrics.py: turn latency,
+safety-triage tiers) to a `METRICS_TOKEN` bearer or a direct request from this machine.
+
 Everything else (path, body, `metadata`, `stream=true`) is Rasa's.
 """
 from __future__ import annotations
 
 import logging
+import time
 from asyncio import CancelledError
 from typing import Any, Awaitable, Callable, Union
 
@@ -34,6 +38,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse, ResponseStream
 
+from bot import log_format, metrics
 from bot.channels import conversation_token
 from bot.channels.limits import check_message_text, check_sender_id, size_guard
 from bot.store.turn_status import begin_turn, end_turn
@@ -44,6 +49,7 @@ RETRY_AFTER_SECONDS = 5
 NO_TOKEN = ("a valid conversation token is required: the web app issues one (POST /chat/session), "
             "send it as 'Authorization: Bearer <token>'")
 UNAVAILABLE = "The assistant cannot store the conversation right now; please send the message again shortly."
+log_format.configure(only=log_format.PLUGIN_LOGGERS)  # LOG_FORMAT=json: our plug-ins' lines in the Rasa server
 
 
 def carries_crisis_reply(messages: list[dict[str, Any]]) -> bool:
@@ -63,6 +69,17 @@ class RestChannel(RestInput):
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
+
+        @webhook.route("/metrics", methods=["GET"])
+        async def prometheus(request: Request) -> HTTPResponse:
+            """This Rasa server's metrics (bot/metrics.py): METRICS_TOKEN bearer, or straight from this machine."""
+            allowed = metrics.access(request.headers.get("Authorization"), request.ip,
+                                     metrics.forwarded(request.headers))
+            if allowed != metrics.OK:
+                return response.json({"error": "metrics need the METRICS_TOKEN bearer"}, status=allowed,
+                                     headers={"WWW-Authenticate": "Bearer"})
+            body, content_type = metrics.exposition()
+            return response.raw(body, content_type=content_type)
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> Union[ResponseStream, HTTPResponse]:
@@ -90,6 +107,7 @@ class RestChannel(RestInput):
                     content_type="text/event-stream",
                 )
             collector = CollectingOutputChannel()
+            started = time.perf_counter()
             status, token = begin_turn()
             failure = ""
             try:
@@ -107,6 +125,7 @@ class RestChannel(RestInput):
             if status.store_failed:
                 failure = failure or "store-unavailable"
                 logger.error("The tracker store failed during a REST turn: %s", status.error)
+            metrics.observe_turn("rest", time.perf_counter() - started, failure or "ok")
             if not failure:
                 return response.json(messages)
             if carries_crisis_reply(messages):

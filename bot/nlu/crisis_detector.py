@@ -39,6 +39,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot import metrics
 from bot.crisis import corpus
 from bot.crisis.calibrate import THRESHOLDS_FILE, load_thresholds
 from bot.crisis.corpus import Example
@@ -105,6 +106,7 @@ class CrisisDetectorComponent(GraphComponent):
         for message in messages:
             assessment = self.triage.assess(message.get(TEXT) or "")
             message.set(RISK_KEY, assessment.as_dict(), add_to_output=True)
+            metrics.count_triage(assessment.tier, assessment.category)  # ipt_triage_total (bot/metrics.py)
             if assessment.tier in (CLEAR, POSSIBLE):
                 self._mark(message, assessment)
             else:

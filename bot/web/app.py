@@ -25,7 +25,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from bot import logging_filter
+from bot import log_format, logging_filter
 from bot.crisis import notifier
 from bot.handoff import escalation
 from bot.journey import picture_token
@@ -38,6 +38,8 @@ from bot.web.dashboard.routes import CSP as STAFF_CSP
 from bot.web.dashboard.routes import STATIC_DIR as STAFF_STATIC
 from bot.web.dashboard.routes import router as staff_dashboard
 from bot.web.dashboard.security import production
+from bot.web.metrics import ResponseCounter
+from bot.web.metrics import router as metrics_router
 from bot.web.staff_api import router as staff_api
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
@@ -52,6 +54,7 @@ SVG_HEADERS = {
 }
 logger = logging.getLogger(__name__)
 logging_filter.install()  # no message text or tracker dumps in this process's logs (bot/logging_filter.py)
+log_format.configure()  # LOG_FORMAT=json: uvicorn's and our lines as JSON (bot/log_format.py)
 
 
 @asynccontextmanager
@@ -204,6 +207,8 @@ class WebHardening:
 app = FastAPI(title="IPT assistant", lifespan=lifespan, docs_url=None, redoc_url=None,
               openapi_url=None if production() else "/openapi.json")
 app.add_middleware(WebHardening)
+app.add_middleware(ResponseCounter)  # outermost: counts every answer, errors too
+app.include_router(metrics_router)  # GET /metrics for Prometheus (bot/web/metrics.py)
 app.include_router(staff_api)
 app.include_router(chat_session)  # POST /chat/session: the widget's conversation id and token
 app.include_router(staff_dashboard)
