@@ -11,33 +11,18 @@ import json
 import logging
 import os
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from dataclasses import asdict
 from pathlib import Path
 from typing import Iterator, Optional
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.handoff import apprise_notify
+from bot.handoff.request import HandoffRequest
 from bot.settings import get_settings
 from bot.store.repository import AppStore
 
 logger = logging.getLogger(__name__)
-
-MAX_MESSAGE_CHARS = 4000
-
-
-@dataclass(frozen=True)
-class HandoffRequest:
-    channel: str
-    sender_id: str
-    category: str
-    locale: str
-    message: str
-    created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "message", (self.message or "")[:MAX_MESSAGE_CHARS])
 
 
 def notification_kinds() -> list[str]:

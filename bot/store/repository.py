@@ -4,13 +4,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from bot.crisis.handoff import HandoffRequest
+from typing import Any
 
 from sqlalchemy import delete, inspect, select, text, update
 
+from bot.handoff.request import HandoffRequest
 from bot.store.db import session_scope
 from bot.store.models import Handoff, Journey, OutboxMessage, Person, ReviewFlag, utcnow
 
@@ -153,7 +151,7 @@ class AppStore:
 
     # --- crisis hand-offs -------------------------------------------------------------------
 
-    def open_handoff(self, request: "HandoffRequest", notify: list[str]) -> int:
+    def open_handoff(self, request: HandoffRequest, notify: list[str]) -> int:
         """Record a hand-off and one outbox row per notification kind, in one transaction.
 
         A conversation has at most one open hand-off: a new risk message while one is open is added
