@@ -10,6 +10,14 @@
 - The crisis card's `custom` payload is not sent as JSON text: the same resources are already in
   the crisis reply's text.
 - A clinic staff member's message is sent with their name in front: "Sam (clinic): ...".
+- Conversation ids are namespaced by channel: the person the app calls `+15551234567` is stored as
+  `twilio:+15551234567` (`telegram:12345`, `slack:U123`, `facebook:<PSID>`), an id the REST and
+  socket.io channels never issue nor accept (bot/channels/limits.py refuses any `:`), so knowing a
+  phone number or chat id never opens that person's conversation on the web channels. The output
+  channels take the prefix off again (`app_id`), so replies, staff messages included, reach the app's own
+  id. Conversations stored before the prefix (a bare `+1555...`) stay readable in the dashboard and
+  their hand-offs still get staff replies (an id without the prefix is sent as it is); the person's
+  next message starts a new, prefixed conversation (no data migration: see docs/operators/channels.md).
 """
 from __future__ import annotations
 
@@ -26,6 +34,28 @@ from bot.settings import get_settings
 logger = logging.getLogger(__name__)
 
 NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
+
+
+MESSAGING_CHANNELS = ("twilio", "telegram", "slack", "facebook")  # the prefixes of their conversation ids
+
+
+def conversation_id(channel: Text, app_id: Text) -> Text:
+    """The stored conversation id of a messaging app's user or chat: `<channel>:<the app's id>`."""
+    return f"{channel}:{app_id}"
+
+
+def app_id(channel: Text, conversation: Text) -> Text:
+    """The app's own id of a stored conversation id (an id without the channel's prefix is returned as it is)."""
+    prefix = f"{channel}:"
+    return conversation[len(prefix):] if conversation.startswith(prefix) else conversation
+
+
+def messaging_channel_of(conversation: object) -> Optional[Text]:
+    """The messaging channel whose prefix `conversation` carries (case-insensitively), else None."""
+    if not isinstance(conversation, str):
+        return None
+    head, sep, _ = conversation.partition(":")
+    return head.lower() if sep and head.lower() in MESSAGING_CHANNELS else None
 
 
 def from_env(credentials: Optional[Dict[Text, Any]], names: Dict[Text, Text]) -> Dict[Text, Any]:
@@ -81,8 +111,13 @@ class CustomAsTextMixin:
     A clinic staff member's message gets their name in front ("Sam (clinic): ..."); the hand-off's
     join / leave lines are plain text already (`bot/handoff/presence.py`)."""
 
+    def recipient(self, conversation: Text) -> Text:
+        """The app's id to send to for a stored conversation id (`twilio:+1555...` -> `+1555...`)."""
+        return app_id(self.name(), conversation)  # type: ignore[attr-defined]
+
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
-        await super().send_response(recipient_id, presence.for_messaging_app(message))  # type: ignore[misc]
+        await super().send_response(  # type: ignore[misc]
+            self.recipient(recipient_id), presence.for_messaging_app(message))
 
     async def send_custom_json(self, recipient_id: Text, json_message: Any, **kwargs: Any) -> None:
         if not isinstance(json_message, dict) or json_message.get("type") == "crisis":

@@ -12,9 +12,11 @@ dialogue goes on where it was: no action follows that event, so the next message
 if the long one had not come (Rasa builds dialogue states at actions).
 
 **Sender ids** (REST and socket.io, where the client chooses the id): required, at most 128
-characters of `A-Z a-z 0-9 _ . ~ -`, and not shaped like another channel's ids (a phone number,
-`whatsapp:+1...`, a Telegram chat id: all digits), so nobody reaches an SMS, WhatsApp or Telegram
-conversation through the web channels. `check_sender_id` says what is wrong, or None.
+characters of `A-Z a-z 0-9 _ . ~ -`, and not shaped like another channel's ids: never a messaging
+app's prefix (`twilio:`, `telegram:`, `slack:`, `facebook:`: bot/channels/common.py, and no `:` at all), nor a
+phone number or a Telegram chat id (all digits: ids stored before the prefixes), so nobody reaches an
+SMS, WhatsApp, Telegram, Slack or Messenger conversation through the web channels, even with
+REQUIRE_CONVERSATION_TOKEN=false (a 400 that says so). `check_sender_id` says what is wrong, or None.
 
 **Malformed bodies** (REST and socket.io): a message that is missing, not a string, or holds a NUL
 character (PostgreSQL cannot store it, so the turn would fail and the widget resend it forever), and
@@ -32,6 +34,7 @@ from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 from rasa.core.channels.channel import UserMessage
 
+from bot.channels.common import messaging_channel_of
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -43,6 +46,9 @@ TOO_LONG_INTENT = "message_too_long"
 NO_REPLY = ("Sorry, I lost track of what we were doing there. You can say \"continue\" to go on with the guided "
             "steps, or \"menu\" to see what I can do.")
 MAX_SENDER_CHARS = 128
+OTHER_CHANNEL = ("this conversation id belongs to a messaging app (SMS, WhatsApp, Telegram, Slack or Messenger), "
+                 "so the web chat cannot open it; please start a web conversation instead (the web app issues one: "
+                 "POST /chat/session)")
 
 _SENDER = re.compile(r"^[A-Za-z0-9_.~-]+$")
 _PHONE_OR_CHAT_ID = re.compile(r"^[+]?[\d\s().-]+$")
@@ -65,9 +71,8 @@ def check_sender_id(sender: Any) -> Optional[Text]:
         return "the sender id must be a string"
     if len(sender) > MAX_SENDER_CHARS:
         return f"the sender id must be at most {MAX_SENDER_CHARS} characters"
-    if sender.lower().startswith(("whatsapp:", "sms:", "tel:", "twilio:", "telegram:", "slack:",
-                                  "messenger:", "facebook:")):
-        return "the sender id belongs to another channel"
+    if messaging_channel_of(sender) or sender.lower().startswith(("whatsapp:", "sms:", "tel:", "messenger:")):
+        return OTHER_CHANNEL
     if _PHONE_OR_CHAT_ID.match(sender):
         return "the sender id looks like a phone number or a chat id of another channel"
     if not _SENDER.match(sender):

@@ -7,7 +7,8 @@ Every POST must carry a valid `X-Hub-Signature-256` (or, without it, `X-Hub-Sign
 body with the app secret; others get 403 (Rasa's channel answers 200 "not validated").
 Buttons become quick replies (titles up to 20 characters), else numbered options with number
 quick replies; a reply of "2" chooses the second. The crisis card is not sent as JSON: the crisis
-reply's text carries the same resources. Sends run in a thread (fbmessenger uses `requests`).
+reply's text carries the same resources. Sends run in a thread (fbmessenger uses `requests`). A
+conversation is stored as `facebook:<page-scoped id>` (bot/channels/common.py).
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from sanic.response import HTTPResponse
 from bot.channels.common import (
     CustomAsTextMixin,
     api_base,
+    conversation_id,
     from_env,
     not_configured,
     numbered_options,
@@ -115,12 +117,13 @@ class ChannelMessenger(Messenger):
         self.request = request
 
     async def _handle_user_message(self, text: Text, sender_id: Text, metadata: Optional[Dict[Text, Any]]) -> None:
-        text = await resolve_number(self.request, sender_id, text)
+        conversation = conversation_id(self.name(), sender_id)
+        text = await resolve_number(self.request, conversation, text)
         out_channel = MessengerOutput(self.client)
         await out_channel.send_action(sender_id, sender_action="mark_seen")
         await out_channel.send_action(sender_id, sender_action="typing_on")
         try:
-            await self.on_new_message(UserMessage(text, out_channel, sender_id, input_channel=self.name(),
+            await self.on_new_message(UserMessage(text, out_channel, conversation, input_channel=self.name(),
                                                   metadata=metadata))
         except Exception:  # noqa: BLE001 - Messenger must get an answer; the error is logged
             logger.exception("Exception when handling a Messenger message")

@@ -6,7 +6,9 @@ Webhook: POST /webhooks/slack/webhook, for both "Event Subscriptions" and "Inter
 Every request must carry a valid `X-Slack-Signature` (HMAC-SHA256 of `v0:<timestamp>:<body>`, with a
 timestamp less than five minutes old); others get 401. Up to five buttons are Slack buttons; more
 become numbered options (a reply of "2" chooses the second). The crisis card is not sent as JSON:
-the crisis reply's text carries the same resources.
+the crisis reply's text carries the same resources. A conversation is stored as `slack:<user id>`
+(with `conversation_granularity` channel or thread, `slack:<user>_<channel>[_<thread>]`; bot/channels/common.py);
+replies outside a Slack request (staff messages) go to the user id, a direct message.
 """
 from __future__ import annotations
 
@@ -20,7 +22,16 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.channels.common import CustomAsTextMixin, api_base, from_env, not_configured, numbered_options, resolve_number
+from bot.channels.common import (
+    CustomAsTextMixin,
+    api_base,
+    app_id,
+    conversation_id,
+    from_env,
+    not_configured,
+    numbered_options,
+    resolve_number,
+)
 from bot.channels.limits import size_guard
 
 logger = logging.getLogger(__name__)
@@ -38,6 +49,10 @@ class SlackOutput(CustomAsTextMixin, SlackBot):
         base = api_base("SLACK_API_URL")
         if base:
             self.client = AsyncWebClient(token, base_url=base + "/", proxy=proxy)
+
+    def recipient(self, conversation: Text) -> Text:
+        """The Slack user of a stored id (`slack:U1` or `slack:U1_C2_T3`: `U1`; Slack ids hold no `_`)."""
+        return app_id(self.name(), conversation).split("_")[0]
 
     async def _post_message(self, channel: Text, **kwargs: Any) -> None:
         kwargs.pop("as_user", None)  # legacy; bot tokens post as the app
@@ -79,6 +94,11 @@ class SlackChannel(SlackInput):
 
     def get_output_channel(self, channel: Optional[Text] = None, thread_id: Optional[Text] = None) -> OutputChannel:
         return SlackOutput(self.slack_token, channel or self.slack_channel, thread_id, self.proxy)
+
+    def _get_conversation_id(self, sender_id: Optional[Text], channel_id: Optional[Text],
+                             thread_id: Optional[Text]) -> Optional[Text]:
+        conversation = super()._get_conversation_id(sender_id, channel_id, thread_id)
+        return conversation_id(self.name(), conversation) if conversation else conversation
 
     async def process_message(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]],
                               text: Text, sender_id: Optional[Text], metadata: Optional[Dict]) -> Any:

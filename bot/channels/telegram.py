@@ -7,7 +7,8 @@ tests (a local stand-in for https://api.telegram.org). Webhook: POST /webhooks/t
 Every request must carry `X-Telegram-Bot-Api-Secret-Token` equal to TELEGRAM_SECRET_TOKEN; others
 get 403. Buttons are an inline keyboard (a tap sends the button's payload); payloads longer than
 Telegram's 64 bytes become numbered options (a reply of "2" chooses the second). The crisis card is
-not sent as JSON: the crisis reply's text carries the same resources.
+not sent as JSON: the crisis reply's text carries the same resources. A conversation is stored as
+`telegram:<chat id>` (bot/channels/common.py).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from sanic.response import HTTPResponse
 from bot.channels.common import (
     CustomAsTextMixin,
     api_base,
+    conversation_id,
     from_env,
     numbered_options,
     refusal,
@@ -140,14 +142,15 @@ class TelegramChannel(InputChannel):
                 update = request.json
             except Exception:  # noqa: BLE001 - a body that is not JSON is not an update
                 update = None
-            sender, text, callback_id = parse_update(update if isinstance(update, dict) else {})
+            chat, text, callback_id = parse_update(update if isinstance(update, dict) else {})
             if callback_id:
                 try:
                     await call(self.token, "answerCallbackQuery", {"callback_query_id": callback_id})
                 except httpx.HTTPError:
                     logger.warning("could not answer a Telegram callback query")
-            if not sender or not text:
+            if not chat or not text:
                 return response.text("")
+            sender = conversation_id(self.name(), chat)
             text = await resolve_number(request, sender, text)
             try:
                 await on_new_message(UserMessage(text, self.get_output_channel(), sender,

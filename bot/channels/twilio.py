@@ -5,7 +5,8 @@ TWILIO_WHATSAPP_NUMBER (`whatsapp:+15551234567`); TWILIO_WEBHOOK_URL, the public
 calls (the signature covers it; behind a proxy the server cannot see it); TWILIO_API_BASE_URL only
 for tests (a local stand-in for api.twilio.com). Webhook: POST /webhooks/twilio/webhook.
 Every request must carry a valid `X-Twilio-Signature`; others get 403. Buttons become numbered
-options; a reply of "2" chooses the second.
+options; a reply of "2" chooses the second. A conversation is stored as `twilio:<From>`
+(`twilio:+15551234567`, `twilio:whatsapp:+15551234567`; bot/channels/common.py).
 """
 from __future__ import annotations
 
@@ -19,7 +20,15 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from bot.channels.common import TextOnlyOutputMixin, api_base, from_env, refusal, resolve_number, webhook_blueprint
+from bot.channels.common import (
+    TextOnlyOutputMixin,
+    api_base,
+    conversation_id,
+    from_env,
+    refusal,
+    resolve_number,
+    webhook_blueprint,
+)
 from bot.channels.limits import size_guard
 
 logger = logging.getLogger(__name__)
@@ -103,10 +112,11 @@ class TwilioChannel(TwilioInput):
             refused = refusal(self, lambda: self.signed(request))
             if refused:
                 return refused
-            sender = request.form.get("From")
+            number = request.form.get("From")
             text = request.form.get("Body")
-            if not sender or text is None:
+            if not number or text is None:
                 return response.text("", status=204)
+            sender = conversation_id(self.name(), number)
             text = await resolve_number(request, sender, text.replace("¡", "@"))
             try:
                 await on_new_message(UserMessage(text, self.get_output_channel(), sender,

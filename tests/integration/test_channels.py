@@ -255,7 +255,7 @@ def test_slack_conversation_with_buttons_and_numbered_options(channels):
     before = len(stand_in.json_posts("/slack/chat.postMessage"))
     assert slack_message(channels, user, "1").status_code == 200
     # "1" is the first option's payload, /ipt_more{"ipt_topic":"what_is"} (its answer needs the action server)
-    assert wait_for(lambda: latest_intent(channels, user) == ("ipt_more", "what_is"))
+    assert wait_for(lambda: latest_intent(channels, f"slack:{user}") == ("ipt_more", "what_is"))  # stored prefixed
 
 
 def latest_intent(channels, conversation: str) -> tuple:
