@@ -3,7 +3,8 @@
 Seeds a fresh SQLite file (under var/bench/) and a fresh PostgreSQL database (TEST_POSTGRES_ADMIN_URL,
 default postgres@127.0.0.1:5432; dropped afterwards), folds the events into the conversation summary
 once (timed), then requests the pages through the real app (signed in, in-process HTTP client) and
-reports the median of several runs. Target: under 300 ms.
+reports the median of several runs. Target: under 300 ms. Results: results/bench_dashboard.json and
+the chart results/bench_dashboard.png.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from bot.store.db import get_engine
 from bot.store.migrate import upgrade
 from bot.store.staff_repository import EVENTS, StaffStore
 from bot.web.dashboard.security import hash_password
+from scripts.bench_charts import dashboard_chart
 
 WORDS = ("work family sister mother partner friend sleep tired lonely argue job move grief school money busy "
          "weekend talk help feel stress angry happy sad call message dinner plans boss exam holiday").split()
@@ -145,6 +147,11 @@ def main() -> int:
             get_engine(url).dispose()
             with admin.connect() as connection:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    out = PROJECT_ROOT / "results" / "bench_dashboard"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(results, indent=2))
+    dashboard_chart(results, out.with_suffix(".png"), title=f"Staff dashboard, {args.conversations:,} conversations")
+    print(f"[bench] written to {out.with_suffix('.json')} and {out.with_suffix('.png')}")
     slow = [(db, k, v) for db, figs in results.items() for k, v in figs.items() if k.endswith("(ms)") and v >= 300]
     print("[bench] all medians under 300 ms" if not slow else f"[bench] over 300 ms: {slow}")
     return 1 if slow else 0

@@ -13,7 +13,7 @@ same way. nginx listens three times: "1 server" (all conversations to Rasa serve
 It reports p50/p95/p99 turn latency, throughput and errors per target as the median of `--runs`
 runs, the ratios against the targets (p50 within 1.5x of the moodbot at 10 people, 2 servers at least
 1.5x the throughput of 1, no errors), and checks afterwards that every answered message is stored
-exactly once. Results: results/bench_load.json and results/bench_load.md.
+exactly once. Results: results/bench_load.json, results/bench_load.md and the chart results/bench_load.png.
 """
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ from bot.deploy.moodbot import moodbot_model, moodbot_service
 from bot.deploy.nginx import Listener, Upstream
 from bot.deploy.prod import ProductionStack
 from bot.runner import VAR
+from scripts.bench_charts import load_chart
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
@@ -208,12 +209,14 @@ def main() -> int:
     lost = [i for i in answered if stored.get(i, 0) == 0]
     duplicated = [i for i, n in stored.items() if n > 1]
     report = summarise(results, args, think, lost, duplicated, len(answered), time.time() - started)
+    report["people"] = args.people
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(report, indent=2))
     out.with_suffix(".md").write_text(report["markdown"])
+    load_chart(report["table"], out.with_suffix(".png"), people=args.people)
     print("\n" + report["markdown"])
-    print(f"[bench] written to {out.with_suffix('.json')} and {out.with_suffix('.md')}")
+    print(f"[bench] written to {out.with_suffix('.json')}, {out.with_suffix('.md')} and {out.with_suffix('.png')}")
     return 0 if report["targets_met"] else 1
 
 
