@@ -21,6 +21,8 @@ service. What it does:
 - **Action servers**: round robin (`least_conn`), retried on another server when one refuses.
 - **Web app**: passed through with `X-Forwarded-For $remote_addr` (the address nginx saw, never a list a
   client sent) and `-Proto`; the web app believes them only from its `TRUSTED_PROXIES`.
+- **Access log**: method, path (never the query string; ids in Rasa's `/conversations/<id>/` paths are left
+  out), status, the routing key only when the client sent one (a keyed hash), the upstream and timings.
 - **HSTS**: `Strict-Transport-Security` on public listeners' answers to requests that came over TLS (here or
   at a TLS terminator in front that says so in `X-Forwarded-Proto`); nothing on plain http.
 """
@@ -29,6 +31,7 @@ from __future__ import annotations
 import grp
 import os
 import pwd
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +40,9 @@ from typing import Optional
 from bot.runner import Service
 
 HEALTH_PATH = "/__proxy/health"
+# One line of the access log (`log_format proxied` below), for the tests and tools that read it.
+ACCESS_LINE = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) [^"]*" (?P<status>\d{3}) \d+ key=(?P<key>\S+) '
+                         r'upstream=(?P<upstream>[^ ].*?) rt=')
 
 
 @dataclass
@@ -192,8 +198,22 @@ http {{
     client_max_body_size {config.max_body};
     client_body_buffer_size {config.max_body};
     server_tokens off;
-    log_format proxied '$time_iso8601 $remote_addr "$request" $status $body_bytes_sent '
-                       'key=$conversation_key upstream=$upstream_addr rt=$request_time urt=$upstream_response_time';
+    # The access log holds paths, never query strings (?sender=, ?token=) nor conversation ids: $log_path is the
+    # path with the id of /conversations/<id>/... and .../staff_typing/<id> left out; $log_key is the routing key
+    # when the client sent one (a keyed hash of the id, bot/channels/conversation_token.py), else "-".
+    log_format proxied '$time_iso8601 $remote_addr "$request_method $log_path $server_protocol" $status '
+                       '$body_bytes_sent key=$log_key upstream=$upstream_addr rt=$request_time '
+                       'urt=$upstream_response_time';
+    map $uri $log_path {{
+        "~^/conversations/[^/]+(?<log_rest>/.*)?$"        "/conversations/-$log_rest";
+        "~^(?<log_head>/webhooks/socketio/staff_typing/)"  "$log_head-";
+        default                                           $uri;
+    }}
+    map "$http_x_conversation_key|$arg_conversation_key" $log_key {{
+        "~^(?<log_hash>[0-9a-f]{{16,64}})\\|"               $log_hash;
+        "~^\\|(?<log_hash>[0-9a-f]{{16,64}})$"              $log_hash;
+        default                                           "-";
+    }}
     {access}
 
     # Public listeners: requests per client address (bot/deploy/nginx.py `public_rate`); 429 beyond.

@@ -18,6 +18,7 @@ the restart first).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import re
 import signal
@@ -29,7 +30,8 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from bot.deploy.loadgen import LoadSpec, SocketPerson, Turn, load_scripts, rest_turn, run_load
+from bot.deploy.loadgen import LoadSpec, SocketPerson, Turn, load_scripts, run_load
+from bot.deploy.nginx import ACCESS_LINE
 from bot.store.repository import AppStore
 from tests.conftest import STAFF_TOKEN, wait_for
 from tests.production.conftest import postgres_control, production_stack
@@ -158,14 +160,22 @@ def test_postgres_restart_fails_clearly_and_recovers_without_restarting_anything
 
 # --- a Rasa server is killed under load ------------------------------------------------------------
 
+def conversation_key(sender: str) -> str:
+    """The routing key a witness sends (X-Conversation-Key), as the widget does: a hash of the id, which nginx
+    routes by and logs (its access log holds no ids or query strings, bot/deploy/nginx.py)."""
+    return hashlib.sha256(sender.encode()).hexdigest()[:32]
+
+
 def upstreams_by_conversation(access_log) -> dict[str, list[str]]:
-    """From nginx's access log: for each conversation key, the Rasa servers that answered, in order."""
+    """From nginx's access log: for each witness conversation (by its id), the Rasa servers that answered, in
+    order. Lines carry the key, not the id: the witnesses' ids are looked up by their keys."""
     served: dict[str, list[str]] = {}
     for line in access_log.read_text().splitlines():
-        match = re.search(r'"POST /webhooks/rest/webhook\?sender=(\w+) [^"]*" 200 .*upstream=([\d.:, ]+?) rt=', line)
-        if match:  # "a, b" when nginx tried a dead server first: the last one answered
-            served.setdefault(match.group(1), []).append(match.group(2).split(",")[-1].strip())
-    return served
+        match = ACCESS_LINE.search(line)
+        if match and (match["method"], match["path"], match["status"]) == ("POST", "/webhooks/rest/webhook", "200") \
+                and match["key"] != "-":  # "a, b" when nginx tried a dead server first: the last one answered
+            served.setdefault(match["key"], []).append(match["upstream"].split(",")[-1].strip())
+    return {sender: served[key] for sender, key in WITNESS_KEYS.items() if key in served}
 
 
 def served_twice(access_log, senders: list[str], wait: float = 10.0) -> dict[str, list[str]]:
@@ -181,10 +191,27 @@ def served_twice(access_log, senders: list[str], wait: float = 10.0) -> dict[str
         time.sleep(0.1)
 
 
+WITNESS_KEYS: dict[str, str] = {}  # witness conversation id -> its routing key
+
+
 async def witness_turn(base: str, sender: str, text: str, index: int) -> Turn:
+    """One REST turn of a witness, routed (and logged) by its key in X-Conversation-Key, never by its id."""
     turn = Turn(sender, "rest", "witness", index, text, uuid.uuid4().hex, time.time())
-    async with aiohttp.ClientSession() as http:
-        await rest_turn(http, base, turn, timeout=90)
+    WITNESS_KEYS[sender] = conversation_key(sender)
+    body = {"sender": sender, "message": text, "metadata": {"load_id": turn.load_id}}
+    started = time.perf_counter()
+    try:
+        async with aiohttp.ClientSession() as http, http.post(
+                f"{base}/webhooks/rest/webhook", json=body, headers={"X-Conversation-Key": WITNESS_KEYS[sender]},
+                timeout=aiohttp.ClientTimeout(total=90)) as response:
+            payload = await response.json(content_type=None) if response.status == 200 else await response.text()
+            turn.outcome = str(response.status)
+            turn.ok = response.status == 200 and isinstance(payload, list)
+            if turn.ok:
+                turn.replies = payload
+    except (asyncio.TimeoutError, aiohttp.ClientError, ValueError) as error:
+        turn.outcome = type(error).__name__
+    turn.latency = time.perf_counter() - started
     return turn
 
 
