@@ -144,11 +144,15 @@ def failures(figures: dict[str, float], floors: dict[str, float]) -> list[str]:
     return bad
 
 
-def write(reports: Sequence[SetReport], figures: dict[str, float], path: Path = RESULTS) -> None:
+def write(reports: Sequence[SetReport], figures: dict[str, float], unseen: dict[str, float] | None = None,
+          path: Path = RESULTS) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    unseen = unseen or {}
     lines = ["# Safety triage, end to end through the trained model", "",
-             "| figure (main sets) | value | target | enforced floor |", "|---|---|---|---|"]
-    lines += [f"| {key} | {value:.3f} | {TARGETS[key]} | {FLOORS[key]} |" for key, value in figures.items()]
+             f"Unseen sets (first run of this round): {', '.join(corpus.UNSEEN)}.", "",
+             "| figure | main sets | unseen sets | target | enforced floor (main sets) |", "|---|---|---|---|---|"]
+    lines += [f"| {key} | {value:.3f} | {unseen.get(key, float('nan')):.3f} | {TARGETS[key]} | {FLOORS[key]} |"
+              for key, value in figures.items()]
     lines.append("")
     for report in reports:
         lines += report.lines()
@@ -175,10 +179,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     sets = main_sets() | (training_sets() if args.training else {})
     reports = evaluate(args.model, sets)
     figures = combined(reports)
-    write(reports, figures)
+    unseen = combined([r for r in reports if r.name in corpus.UNSEEN])
+    write(reports, figures, unseen)
     for report in reports:
         print("\n".join(report.lines()[:4]))
     print("[eval] main sets: " + ", ".join(f"{k} {v:.3f}" for k, v in figures.items()))
+    print("[eval] unseen sets (" + ", ".join(corpus.UNSEEN) + "): "
+          + ", ".join(f"{k} {v:.3f}" for k, v in unseen.items()))
     print(f"[eval] details: {RESULTS.relative_to(PROJECT_ROOT)}")
     bad = failures(figures, FLOORS)
     if args.enforce and bad:

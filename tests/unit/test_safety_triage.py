@@ -169,3 +169,10 @@ def test_a_plain_disavowal_turns_a_model_alarm_into_the_safety_question(text, ti
 
     triage = Triage(get_detector(), _Scores(0.95, 0.97), high=0.8, low=0.5)
     assert triage.assess(text).tier == tier
+
+
+def test_the_unseen_sets_are_blind_sets_that_exist():
+    """The first-run figures of a round come from `corpus.UNSEEN`: each is a blind set on disk, never trained on."""
+    blind = {p.name for p in corpus.paths((*corpus.BLIND_SETS, *corpus.EVERYDAY_BLIND))}
+    trained = {p.name for p in corpus.paths((*corpus.TRAINING_SETS, corpus.EVERYDAY))}
+    assert corpus.UNSEEN and set(corpus.UNSEEN) <= blind and not set(corpus.UNSEEN) & trained
