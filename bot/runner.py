@@ -125,8 +125,9 @@ class Stack:
         env["RASA_URL"] = f"http://127.0.0.1:{self.rasa_port}"
         env.setdefault("PUBLIC_WEB_URL", f"http://localhost:{self.web_port}")  # links and journey pictures
         # each from the environment, else made once in var/ (the Rasa server sends ACTION_SERVER_SECRET to the
-        # action server in endpoints.yml's headers, which checks it)
-        for name in ("RASA_API_TOKEN", "STAFF_API_TOKEN", "ACTION_SERVER_SECRET"):
+        # action server in endpoints.yml's headers, which checks it). The deprecated shared STAFF_API_TOKEN is
+        # not made: it is passed on only when set (staff make their own API tokens on the dashboard).
+        for name in ("RASA_API_TOKEN", "ACTION_SERVER_SECRET"):
             env[name] = secret(name, settings)
         env.setdefault("ACTIONS_BIND_HOST", "127.0.0.1")  # the private network's address when split
         return env

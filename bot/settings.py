@@ -122,7 +122,7 @@ class Settings(BaseSettings):
     staff_api_token: Optional[SecretStr] = setting(
         "STAFF_API_TOKEN", None, SECRETS,
         "Deprecated shared bearer token of the staff API (clinician rights; staff make their own tokens on the "
-        "dashboard); unset: made once in var/staff_api_token by the runner.")
+        "dashboard); unset (the default): the shared token is off.")
     action_server_secret: Optional[SecretStr] = setting(
         "ACTION_SERVER_SECRET", None, SECRETS,
         "Secret the Rasa server sends to the action server; unset: made once in var/action_server_secret by the "

@@ -31,9 +31,20 @@ def test_a_stop_request_stops_everything_cleanly():
 
 def test_secrets_are_generated_once_and_kept_private(tmp_path, monkeypatch):
     monkeypatch.setattr("bot.secret_file.VAR", tmp_path)
+    monkeypatch.delenv("ACTION_SERVER_SECRET", raising=False)
+    first = secret("ACTION_SERVER_SECRET")
+    assert len(first) >= 40 and first == secret("ACTION_SERVER_SECRET")
+    assert (tmp_path / "action_server_secret").stat().st_mode & 0o077 == 0
+    monkeypatch.setenv("ACTION_SERVER_SECRET", "from-env")
+    assert secret("ACTION_SERVER_SECRET") == "from-env"
+
+
+def test_the_deprecated_shared_staff_token_is_not_made_only_passed_on(tmp_path, monkeypatch):
+    monkeypatch.setattr("bot.secret_file.VAR", tmp_path)
     monkeypatch.delenv("STAFF_API_TOKEN", raising=False)
-    first = secret("STAFF_API_TOKEN")
-    assert len(first) >= 40 and first == secret("STAFF_API_TOKEN")
-    assert (tmp_path / "staff_api_token").stat().st_mode & 0o077 == 0
-    monkeypatch.setenv("STAFF_API_TOKEN", "from-env")
-    assert secret("STAFF_API_TOKEN") == "from-env"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'ipt.db'}")
+    env = Stack(model="models/m.tar.gz").environment()
+    assert "STAFF_API_TOKEN" not in env and not (tmp_path / "staff_api_token").exists()
+    assert env["RASA_API_TOKEN"] and env["ACTION_SERVER_SECRET"]  # these are still made
+    monkeypatch.setenv("STAFF_API_TOKEN", "set-by-the-operator")
+    assert Stack(model="models/m.tar.gz").environment()["STAFF_API_TOKEN"] == "set-by-the-operator"
