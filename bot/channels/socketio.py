@@ -14,6 +14,11 @@ When the conversation could not be read or stored during a turn (a database outa
 database) and an `ipt_error` event `{"error": ..., "retry": true}` follows them, so a client can
 tell that the turn was answered without its context and not kept.
 
+While the staff member who holds a hand-off types, the web app posts to
+`POST /webhooks/socketio/staff_typing/<conversation id>` (`{"staff_name": ...}`, with the admin JWT of
+Rasa's HTTP API, signed with RASA_API_TOKEN); the person's connections get an `ipt_staff_typing` event
+`{"type": "staff_typing", "staff_name": ..., "text": "Sam from the clinic is typing…"}`. Nothing is stored.
+
 Conversation ids are server-issued (bot/channels/conversation_token.py): `session_request` carries
 `{"token": <the web app's token>}` (and may carry its `session_id`); the connection joins the token's
 conversation and is bound to it; every message it sends goes to that conversation (a `session_id` in
@@ -30,9 +35,11 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
+import jwt
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
-from sanic import Blueprint
+from sanic import Blueprint, response
+from sanic.request import Request
 
 from bot.channels import conversation_token
 from bot.channels.limits import check_message_payload, check_sender_id, size_guard
@@ -60,6 +67,21 @@ class SocketIOJsonOutput(SocketIOOutput):
         self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any
     ) -> None:
         await self._send_message(recipient_id, {"custom": json_message})
+
+
+def is_admin_request(request: Request) -> bool:
+    """Whether the request carries the admin JWT of Rasa's HTTP API (`Authorization: Bearer`, HS256,
+    signed with RASA_API_TOKEN), as the web app sends it (`bot/crisis/rasa_client.py`)."""
+    secret = get_settings().value("RASA_API_TOKEN")
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    if not secret or scheme.lower() != "bearer" or not token:
+        return False
+    try:
+        claims = jwt.decode(token, secret, algorithms=["HS256"])
+    except jwt.PyJWTError:
+        return False
+    user = claims.get("user")
+    return isinstance(user, dict) and user.get("role") == "admin"
 
 
 class SocketIOChannel(SocketIOInput):
@@ -99,6 +121,17 @@ class SocketIOChannel(SocketIOInput):
 
         webhook = super().blueprint(with_json_output)
         self._check_session_ids()
+
+        @webhook.route("/staff_typing/<sender_id>", methods=["POST"])
+        async def staff_typing(request: Request, sender_id: Text) -> Any:
+            if not is_admin_request(request):
+                return response.json({"error": "an admin JWT of Rasa's HTTP API is required"}, status=401)
+            body = request.json if isinstance(request.json, dict) else {}
+            name = body.get("staff_name") if isinstance(body.get("staff_name"), str) else None
+            await self.sio.emit(presence.TYPING_EVENT, presence.typing_payload(name), room=sender_id,
+                                namespace=self.namespace or "/")
+            return response.json({"status": "sent"})
+
         return webhook
 
     def _check_session_ids(self) -> None:

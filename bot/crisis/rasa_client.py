@@ -17,6 +17,7 @@ from urllib.parse import quote
 import httpx
 import jwt
 
+from bot.channels.conversation_token import ROUTING_HEADER, routing_key
 from bot.crisis.render_domain import HANDOFF_RESUME_MESSAGE
 from bot.handoff import presence
 from bot.handoff.state import HANDOFF_SLOT, TAKEN
@@ -61,6 +62,16 @@ class RasaClient:
         message = presence.staff_message_event(text, staff)
         self.append_events(sender_id, [message])
         return message
+
+    def send_staff_typing(self, sender_id: str, staff: str) -> None:
+        """Tell the person's widget that `staff` is typing (socket.io only; nothing is stored): the Rasa
+        server's `POST /webhooks/socketio/staff_typing/<id>` (`bot/channels/socketio.py`), routed by the
+        conversation's key like the widget's own requests."""
+        url = f"{self.base_url}/webhooks/socketio/staff_typing/{quote(sender_id, safe='')}"
+        headers = {**rasa_auth_headers(self.token), ROUTING_HEADER: routing_key(sender_id)}
+        response = httpx.post(url, json={"staff_name": presence.public_name(staff)}, headers=headers,
+                              timeout=min(self.timeout, 3))
+        response.raise_for_status()
 
     def resume_assistant(self, sender_id: str, joined_staff: str | None = None) -> dict[str, Any]:
         """End the hand-off: "<name> has left the conversation..." (`joined_staff`: the label of who

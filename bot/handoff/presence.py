@@ -11,6 +11,12 @@ The channels turn that into what each can show: the widget (socket.io) gets the 
 `custom` payload (`widget_payload`), messaging apps get plain text with the name in front of a
 staff message (`for_messaging_app`). The person only ever sees a staff member's display name,
 never an e-mail address (the dashboard's label falls back to the e-mail when a user has no name).
+
+While the staff member who holds a hand-off types a reply, the widget shows "<name> from the clinic is
+typing…": not a conversation event (nothing is stored), but a socket.io event `ipt_staff_typing` with
+`typing_payload` sent to the person's room (`bot/channels/socketio.py`); the dashboard sends at most one
+every TYPING_INTERVAL seconds while typing goes on, the widget hides the line after TYPING_SHOWN seconds
+without one, or when the reply arrives.
 """
 from __future__ import annotations
 
@@ -20,7 +26,9 @@ from typing import Any, Optional
 from bot.handoff.state import CLOSED, HANDOFF_SLOT, TAKEN
 
 JOINED, LEFT, ENDED = "joined", "left", "ended"
-STAFF_MESSAGE, STAFF_PRESENCE = "staff_message", "staff_presence"
+STAFF_MESSAGE, STAFF_PRESENCE, STAFF_TYPING = "staff_message", "staff_presence", "staff_typing"
+TYPING_EVENT = "ipt_staff_typing"  # the socket.io event name
+TYPING_INTERVAL, TYPING_SHOWN = 3, 6  # seconds
 FROM_STAFF, STAFF_NAME = "from_staff", "staff_name"
 TEAM = "Clinic team"  # the staff API's default name: not a person's name
 MAX_NAME = 60
@@ -54,6 +62,16 @@ def left_line(name: Optional[str]) -> str:
 
 def ended_line() -> str:
     return "You're chatting with the automated assistant again."
+
+
+def typing_line(name: Optional[str]) -> str:
+    return f"{speaker(name)} is typing…"
+
+
+def typing_payload(name: Optional[str]) -> dict[str, Any]:
+    """What the widget gets while staff type: `{"type": "staff_typing", "staff_name": ..., "text": ...}`."""
+    name = public_name(name)
+    return {"type": STAFF_TYPING, "staff_name": name, "text": typing_line(name)}
 
 
 def presence_event(kind: str, name: Optional[str]) -> dict[str, Any]:

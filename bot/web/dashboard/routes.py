@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -22,7 +23,7 @@ from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 
 from bot.crisis.rasa_client import RasaClient
-from bot.handoff import staffing
+from bot.handoff import presence, staffing
 from bot.journey import problem_areas
 from bot.journey.circle import describe
 from bot.journey.state import PersonEntry
@@ -569,6 +570,9 @@ def take(request: Request, handoff_id: int, confirm: str = Form(""), staff: Staf
     return _back(handoff_id, "taken", app)
 
 
+_typing_sent: dict[int, float] = {}  # hand-off id -> when its last "typing" went to the person
+
+
 @router.post("/handoffs/{handoff_id}/reply")
 def reply(request: Request, handoff_id: int, text: str = Form(..., min_length=1, max_length=2000),
           confirm: str = Form(""), staff: Staff = Depends(require("handoff")), app: AppStore = Depends(app_store),
@@ -581,7 +585,28 @@ def reply(request: Request, handoff_id: int, text: str = Form(..., min_length=1,
                         "crisis: check with them first. Your reply has not been sent.", "Send my reply anyway",
                         text=text, status_code=409)
     staff_api.send_reply(handoff_id, text.strip(), staff.label, app, client, staff, client_ip(request))
+    _typing_sent.pop(handoff_id, None)  # the widget hid "is typing…" with the reply: the next typing shows at once
     return _back(handoff_id, "sent", app)
+
+
+@router.post("/handoffs/{handoff_id}/typing")
+def typing(handoff_id: int, staff: Staff = Depends(require("handoff", touch=False)),
+           app: AppStore = Depends(app_store), client: RasaClient = Depends(rasa_client)):
+    """The reply box's "I am typing" (sent by staff.js while the owner of a taken hand-off types): the
+    person's widget shows "<name> from the clinic is typing…". At most one every TYPING_INTERVAL seconds
+    per hand-off; best effort (nothing stored, nothing audited)."""
+    handoff = _handoff_or_404(app, handoff_id)
+    if handoff.status != "taken" or handoff.taken_by != staff.label:
+        return JSONResponse({"sent": False, "reason": "not your taken hand-off"}, status_code=409)
+    now, last = time.monotonic(), _typing_sent.get(handoff_id)
+    if last is not None and now - last < presence.TYPING_INTERVAL:
+        return JSONResponse({"sent": False, "reason": "throttled"})
+    _typing_sent[handoff_id] = now
+    try:
+        client.send_staff_typing(handoff.sender_id, staff.label)
+    except httpx.HTTPError:
+        return JSONResponse({"sent": False, "reason": "the assistant could not be reached"}, status_code=502)
+    return JSONResponse({"sent": True})
 
 
 @router.post("/handoffs/{handoff_id}/close")

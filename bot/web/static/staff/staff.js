@@ -314,7 +314,25 @@
     });
   }
 
+  // While the owner of a taken hand-off types a reply, the person's widget shows "<name> from the clinic
+  // is typing…": at most one notice every 3 s (the widget hides it 6 s after the last one).
+  function typingNotice() {
+    var form = document.getElementById("reply-bar");
+    var box = document.getElementById("reply-text");
+    if (!form || !box || !form.dataset.typing || !window.fetch) return;
+    var csrf = form.querySelector("input[name=csrf_token]");
+    var last = 0;
+    box.addEventListener("input", function () {
+      var now = Date.now();
+      if (!box.value.trim() || now - last < 3000) return;
+      last = now;
+      fetch(form.dataset.typing, {method: "POST", credentials: "same-origin",
+        headers: {"X-CSRF-Token": csrf ? csrf.value : "", "Accept": "application/json"}}).catch(function () {});
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    typingNotice();
     nluToggle();
     soundToggle();
     notifyButton();

@@ -21,7 +21,10 @@
  * In a crisis hand-off, clinic staff messages ({"type": "staff_message", "staff_name", "text"}) show
  * the writer's name and their own look; join / leave lines ({"type": "staff_presence", "event":
  * "joined" | "left" | "ended", ...}) are system lines; while staff are here the header says so and
- * the crisis card folds into a bar that opens on click.
+ * the crisis card folds into a bar that opens on click. While the staff member types, socket.io's
+ * `ipt_staff_typing` event ({"type": "staff_typing", "staff_name"}) shows "Sam from the clinic is
+ * typing…" in a polite live region (said once, not on every notice) until 6 s pass without one or a
+ * message arrives.
  */
 (function () {
   "use strict";
@@ -121,6 +124,8 @@
   var retryTimer = null;
   var retryDelay = 2000;
   var typingTimer = null;
+  var staffTypingTimer = null;
+  var STAFF_TYPING_SHOWN = 6000;  // ms after the last notice (the dashboard sends one every 3 s of typing)
   var lastSent = { text: null, at: 0 };
   var staffHere = null;     // while clinic staff have joined: {name: "Sam" | null}
   var NOTICE = "Automated assistant, not a therapist. In an emergency, call your local emergency number.";
@@ -195,6 +200,8 @@
   var typing = el("p", { className: "ipt-w__typing", hidden: "" });
   typing.appendChild(el("span", { className: "ipt-w__dots", "aria-hidden": "true" }, "● ● ●"));
   typing.appendChild(el("span", { className: "ipt-w__sr" }, "The assistant is typing"));
+  // empty (and not shown) unless staff are typing; a live region exists before it speaks
+  var staffTyping = el("p", { className: "ipt-w__staff-typing", "aria-live": "polite", "aria-atomic": "true" });
   var form = el("form", { className: "ipt-w__form" });
   var inputId = "ipt-widget-input";
   var label = el("label", { "for": inputId, className: "ipt-w__label" }, "Your message");
@@ -208,7 +215,7 @@
   form.appendChild(label); form.appendChild(row); form.appendChild(counter); form.appendChild(limitNote);
 
   panel.appendChild(header); panel.appendChild(notice); panel.appendChild(crisisSlot);
-  panel.appendChild(log); panel.appendChild(typing); panel.appendChild(form);
+  panel.appendChild(log); panel.appendChild(typing); panel.appendChild(staffTyping); panel.appendChild(form);
   if (!container) { root.appendChild(launcher); }
   root.appendChild(panel);
   (container || document.body).appendChild(root);
@@ -400,6 +407,7 @@
   function receive(msg) {
     if (!msg || typeof msg !== "object") { return; }
     stopTyping();
+    stopStaffTyping();
     var custom = msg.custom;
     if (custom && typeof custom === "object") {
       if (custom.type === "crisis") { addEntry({ from: "bot", kind: "crisis", custom: custom }); }
@@ -432,6 +440,15 @@
     typingTimer = setTimeout(stopTyping, 20000);
   }
   function stopTyping() { typing.hidden = true; clearTimeout(typingTimer); }
+
+  // The text changes only when it is new, so a screen reader says it once, not every 3 s.
+  function staffTypingNotice(data) {
+    var text = personLabel(staffName(data && data.staff_name)) + " is typing…";
+    if (staffTyping.textContent !== text) { staffTyping.textContent = text; }
+    clearTimeout(staffTypingTimer);
+    staffTypingTimer = setTimeout(stopStaffTyping, STAFF_TYPING_SHOWN);
+  }
+  function stopStaffTyping() { staffTyping.textContent = ""; clearTimeout(staffTypingTimer); }
 
   // ---- sending ---------------------------------------------------------------------------
 
@@ -618,6 +635,7 @@
       flush();
     });
     socket.on("bot_uttered", receive);
+    socket.on("ipt_staff_typing", staffTypingNotice);
     socket.on("disconnect", function (reason) {
       socketReady = false;
       if (reason !== "io client disconnect") { setStatus("Connection lost. Reconnecting…", "error"); }
