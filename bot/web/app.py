@@ -27,6 +27,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from bot import log_format, logging_filter
 from bot.crisis import notifier
+from bot.crisis.resources import configured_locale, resources_payload
 from bot.handoff import escalation
 from bot.journey import picture_token
 from bot.journey.circle import render_svg
@@ -224,7 +225,13 @@ def healthz() -> dict[str, str]:
 
 @app.get("/", response_class=HTMLResponse)
 def demo_page(request: Request):
-    return TEMPLATES.TemplateResponse(request, "index.html", {"rasa_url": public_rasa_url()})
+    """The demo page: the widget, and the first crisis line and the emergency number of CRISIS_LOCALE
+    (the same cards as the widget's crisis card, bot/crisis/resources.py)."""
+    cards = resources_payload(configured_locale())
+    emergency = next(card for card in cards if card.get("emergency"))
+    line = next((card for card in cards if not card.get("emergency")), None)
+    return TEMPLATES.TemplateResponse(request, "index.html", {"rasa_url": public_rasa_url(), "crisis_line": line,
+                                                              "emergency": emergency})
 
 
 def journey_store() -> JourneyStore:
