@@ -43,8 +43,10 @@ LOCK_SUM=$(sha256sum requirements.lock | cut -d' ' -f1)
 if [ "$(cat "$VENV/.lock-sha" 2>/dev/null)" != "$LOCK_SUM" ]; then
   say "installing the locked dependencies (first time: about 3 minutes, 2.7 GB)"
   "$VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar on -q "pip<24.1"
-  "$VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar on -r requirements.lock \
-    | grep -E '^(Collecting|Successfully|ERROR)' | sed 's/^/  /' || true
+  # Shows what is being collected, then the time every 30 s while pip installs (scripts/progress.py).
+  "$VENV/bin/python" scripts/progress.py setup --initially "collecting the packages" --keep '^(Collecting|Successfully)' \
+    --stage '^Installing collected packages' --stage-text "installing the packages" -- \
+    "$VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar on -r requirements.lock
   "$VENV/bin/python" -m pip check
   echo "$LOCK_SUM" > "$VENV/.lock-sha"
 else
