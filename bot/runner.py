@@ -124,6 +124,7 @@ class Stack:
         env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{self.actions_port}/webhook"
         env["RASA_URL"] = f"http://127.0.0.1:{self.rasa_port}"
         env.setdefault("PUBLIC_WEB_URL", f"http://localhost:{self.web_port}")  # links and journey pictures
+        env["WEB_PORT"] = str(self.web_port)  # the socket.io channel accepts the same origins as --cors below
         # each from the environment, else made once in var/ (the Rasa server sends ACTION_SERVER_SECRET to the
         # action server in endpoints.yml's headers, which checks it). The deprecated shared STAFF_API_TOKEN is
         # not made: it is passed on only when set (staff make their own API tokens on the dashboard).
