@@ -26,6 +26,11 @@ a message is ignored). A missing or invalid token (401) or a `session_id` other 
 (403) is refused with an `ipt_error` event to that connection only: it joins no room and gets nothing
 of any conversation. With REQUIRE_CONVERSATION_TOKEN=false a connection without a token works as before.
 
+Connections are accepted only from the CORS allow-list (`allowed_origins`: the web app's own origin and
+ALLOWED_ORIGINS, the list Rasa's `--cors` gets): python-socketio refuses a request whose `Origin` header
+names another site (400 "... is not an accepted origin."), so a page elsewhere cannot open a connection in a
+visitor's browser. Clients that send no `Origin` (not browsers) are not affected.
+
 Before NLU (bot/channels/limits.py), without a token: a `session_request` or a message with a missing, over-long or
 other-channel-shaped session id is refused with an `ipt_error` event `{"error": ..., "status": 400}`
 to that connection only (it joins no room, nothing is processed); a message over MAX_MESSAGE_CHARS
@@ -33,6 +38,7 @@ gets a kind reply and is kept, unparsed.
 """
 from __future__ import annotations
 
+import time
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 import jwt
@@ -41,6 +47,7 @@ from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from bot import metrics
 from bot.channels import conversation_token
 from bot.channels.limits import check_message_payload, check_sender_id, size_guard
 from bot.handoff import presence
@@ -84,6 +91,14 @@ def is_admin_request(request: Request) -> bool:
     return isinstance(user, dict) and user.get("role") == "admin"
 
 
+def allowed_origins() -> list[str]:
+    """The origins whose pages may connect: PUBLIC_WEB_URL's, localhost and 127.0.0.1 at WEB_PORT, and
+    ALLOWED_ORIGINS (bot/runner.py `cors_origins`, the same list as Rasa's `--cors`). Never `*`."""
+    from bot.runner import cors_origins
+
+    return cors_origins(get_settings().web_port)
+
+
 class SocketIOChannel(SocketIOInput):
     """`socketio` channel (same name, path and settings) using `SocketIOJsonOutput`.
 
@@ -110,16 +125,21 @@ class SocketIOChannel(SocketIOInput):
 
         async def with_json_output(message: UserMessage) -> None:
             message.output_channel = SocketIOJsonOutput(self.sio, self.bot_message_evt)
+            started, outcome = time.perf_counter(), "error"
             status, token = begin_turn()
             try:
                 await on_new_message(message)
+                outcome = "ok"
             finally:
                 end_turn(token)
+                metrics.observe_turn("socketio", time.perf_counter() - started,
+                                     "store-unavailable" if status.store_failed else outcome)
             if status.store_failed and message.sender_id:
                 await self.sio.emit(ERROR_EVENT, {"error": STORE_UNAVAILABLE, "reason": "store-unavailable",
                                                   "retry": True}, room=message.sender_id)
 
         webhook = super().blueprint(with_json_output)
+        self._accept_origins()
         self._check_session_ids()
 
         @webhook.route("/staff_typing/<sender_id>", methods=["POST"])
@@ -133,6 +153,13 @@ class SocketIOChannel(SocketIOInput):
             return response.json({"status": "sent"})
 
         return webhook
+
+    def _accept_origins(self) -> None:
+        """Rasa builds the server with `cors_allowed_origins=[]`, which turns python-engineio's Origin check off;
+        here it checks against `allowed_origins()`. The CORS headers stay with Rasa's `--cors` (sanic-cors):
+        engineio's own would send `Access-Control-Allow-Origin` twice, which browsers refuse."""
+        self.sio.eio.cors_allowed_origins = allowed_origins()
+        self.sio.eio._cors_headers = lambda environ: []
 
     def _check_session_ids(self) -> None:
         """Wrap Rasa's `session_request`, message and `disconnect` handlers: a connection is bound to the
