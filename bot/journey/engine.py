@@ -90,7 +90,7 @@ class Journey:
         elif state.activity:  # leave the unfinished activity (its answers so far are dropped)
             state.paused = None
         self._enter(command)
-        if command == "ending" and state.phase != TERMINATION:
+        if command == "ending" and state.week < state.weeks_planned:  # before the last check-in: early
             state.draft["early"] = True
         return replies
 
@@ -102,12 +102,10 @@ class Journey:
         state = self.state
         if state.phase == INITIAL:
             return next((a for a in INITIAL_ACTIVITIES if a not in state.done), None)
-        if state.phase == MIDDLE:
-            if state.week >= state.weeks_planned:
-                return "ending"
-            return "weekly"
-        if state.phase == TERMINATION:
-            return "ending"
+        if state.phase in (MIDDLE, TERMINATION):
+            # The last three weekly check-ins carry the ending (steps.ending_part); the "ending" activity is
+            # for a journey saved after its last check-in before that, or for ending early.
+            return "ending" if state.week >= state.weeks_planned else "weekly"
         return None
 
     def _enter(self, activity: str) -> None:
@@ -300,7 +298,8 @@ class Journey:
     def _finish_weekly(self, draft: dict[str, Any]) -> list[Reply]:
         state = self.state
         previous = self.last_mood()
-        exercise = self.exercise()
+        part = steps.ending_part(state)
+        exercise = self.exercise() if part != steps.ENDING_PARTS else None
         state.week += 1
         scores, total = self._phq9_answers(draft)
         state.checkins.append(CheckinEntry(
@@ -316,16 +315,37 @@ class Journey:
         if draft.get("between_step"):
             replies.append(Reply("utter_journey/step_saved", self.variables()))
         replies += self._phq9_replies(scores, total)
-        if state.week >= state.weeks_planned:
+        return replies + self._ending_part(part, draft)
+
+    def _ending_part(self, part: int, draft: dict[str, Any]) -> list[Reply]:
+        """Keep what an ending check-in asked (steps.ending_part) and say what comes next; the last one
+        gives the before and after, the outcome and the goodbye, and completes the program."""
+        state = self.state
+        if part == 1:
             state.phase = TERMINATION
-            state.phase_dates[TERMINATION] = today()
-            replies.append(Reply("utter_journey/phase_termination"))
-        return replies
+            state.phase_dates.setdefault(TERMINATION, today())
+            state.ending["ending_feelings"] = draft.get("ending_feelings")
+            state.ending["goal_progress"] = [{"goal": goal, "progress": draft.get(f"goal_progress_{n}")}
+                                             for n, goal in enumerate(state.goals[:3], 1)]
+            return [Reply("utter_journey/goal_progress_saved", self.variables())]
+        if part == 2:
+            state.ending.update({k: draft.get(k) for k in ("ending_signs", "ending_helped", "ending_plan")})
+            saved = [Reply("utter_journey/ending_saved", self.variables())] if draft.get("ending_signs") and \
+                draft.get("ending_plan") else []
+            return saved + [Reply("utter_journey/ending_last_next", self.variables())]
+        if part == 3:
+            state.phase = COMPLETED
+            state.phase_dates.setdefault(TERMINATION, today())
+            state.phase_dates[COMPLETED] = today()
+            if "ending" not in state.done:
+                state.done.append("ending")
+            return self._outcome_replies() + [Reply("utter_journey/endings"), Reply("utter_journey/goodbye")]
+        return []
 
     def _finish_ending(self, draft: dict[str, Any]) -> list[Reply]:
         if draft.get("ending_confirm") is False:
             return [Reply("utter_journey/ending_not_now")]
-        self.state.ending = {k: draft.get(k) for k in ("ending_helped", "ending_signs", "ending_plan")}
+        self.state.ending.update({k: draft.get(k) for k in ("ending_helped", "ending_signs", "ending_plan")})
         self.state.phase = COMPLETED
         self.state.phase_dates.setdefault(TERMINATION, today())
         self.state.phase_dates[COMPLETED] = today()
@@ -334,20 +354,41 @@ class Journey:
             self.state.checkins.append(CheckinEntry(kind="final", week=self.state.week, phq9=scores,
                                                     phq9_total=total, at=datetime.now(timezone.utc)))
         replies = [Reply("utter_journey/ending_saved", self.variables())] + self._phq9_replies(scores, total)
-        # Before and after, said plainly. When nothing improved, the approach did not work for this person; it
-        # is not their failure, and other treatments work for many people (Weissman, Markowitz & Klerman,
-        # "Comprehensive Guide to IPT", ch. 7, termination: the treatment failed, not the patient, and
-        # alternatives are offered; Markowitz, "IPT for PTSD": non-responders are referred for medication or
-        # another therapy; Stuart & Robertson: concluding acute treatment, further care is discussed).
+        return replies + self._outcome_replies() + [Reply("utter_journey/endings"), Reply("utter_journey/goodbye")]
+
+    def _outcome_replies(self) -> list[Reply]:
+        """Before and after, said plainly, then what it means. When nothing improved, the approach did not
+        work for this person; it is not their failure, and other treatments work for many people (Weissman,
+        Markowitz & Klerman, "Comprehensive Guide to IPT", ch. 7, termination: the treatment failed, not the
+        patient, and alternatives are offered; WHO Group IPT manual 2016, the termination sessions: those
+        still depressed are referred on; Stuart & Robertson: concluding acute treatment, further care is
+        discussed)."""
+        replies = []
+        before_after = self.before_after()
+        if before_after:
+            replies.append(Reply("utter_journey/ending_before_after", self.variables(
+                before=before_after[0], after=before_after[1])))
         result, change = self.outcome()
         if result == "not_improved":
-            replies += [Reply("utter_journey/ending_not_improved", self.variables(change=change)),
-                        Reply("utter_journey/ending_options")]
-        else:
-            if result == "improved":
-                replies.append(Reply("utter_journey/ending_improved", self.variables(change=change)))
-            replies.append(Reply("utter_journey/keep_going"))
-        return replies + [Reply("utter_journey/endings")]
+            return replies + [Reply("utter_journey/ending_not_improved", self.variables(change=change)),
+                              Reply("utter_journey/ending_options")]
+        if result == "improved":
+            replies.append(Reply("utter_journey/ending_improved", self.variables(change=change)))
+        return replies + [Reply("utter_journey/keep_going")]
+
+    def before_after(self) -> Optional[tuple[str, str]]:
+        """The first mood and PHQ-9 and the latest ones in words ("mood 4 out of 10, PHQ-9 15 (moderately
+        severe range)"), or None when nothing was measured twice."""
+        moods = [c.mood for c in self.state.checkins if c.mood is not None]
+        points = self.phq9_points()
+        before, after = [], []
+        if len(moods) >= 2:
+            before.append(f"mood {moods[0]} out of 10")
+            after.append(f"mood {moods[-1]} out of 10")
+        if len(points) >= 2:
+            for words, (_, score) in ((before, points[0]), (after, points[-1])):
+                words.append(f"PHQ-9 {score} ({phq9.band_words(score)} range)")
+        return (", ".join(before), ", ".join(after)) if before else None
 
     # ----------------------------------------------------------------- the PHQ-9 again and the change
     @staticmethod
@@ -538,11 +579,21 @@ class Journey:
             "done": ", ".join(steps.LABELS[a] for a in state.done) or "nothing yet",
             "phq9_change": " → ".join(str(score) for _, score in self.phq9_points()) or "none yet",
             "phq9_chart": phq9.chart(self.phq9_points()),
+            "goal": self._goal_asked(),
+            "weeks_after": max(state.weeks_planned - state.week - 1, 0),  # check-ins left after this one
             "signs": state.ending.get("ending_signs") or "",
             "plan": state.ending.get("ending_plan") or "",
         }
         values.update(extra)
         return values
+
+    def _goal_asked(self) -> str:
+        """The goal whose progress is asked now (step goal_progress_<n>), in the person's words."""
+        step = self.state.step or ""
+        if not step.startswith("goal_progress_"):
+            return ""
+        n = int(step.rsplit("_", 1)[1])
+        return self.state.goals[n - 1] if len(self.state.goals) >= n else ""
 
     def last_between_step(self) -> Optional[str]:
         return next((c.details.get("between_step") for c in reversed(self.state.checkins)

@@ -81,9 +81,26 @@ MEANINGFUL_CHANGE = 5
 BAR = "█"
 
 
+# 10 is the usual PHQ-9 cut-off for depression worth treating (Kroenke, Spitzer & Williams 2001; Manea,
+# Gilbody & McMillan, CMAJ 2012); moving from 10 or more to below it is the "recovery" used with the PHQ-9
+# in routine care (McMillan, Gilbody & Richards, J Affect Disord 2010).
+CUT_OFF = 10
+
+
 def improved(first: int, now: int) -> bool:
-    """Better by a meaningful amount, or in the minimal range and no worse than at the start."""
-    return first - now >= MEANINGFUL_CHANGE or (now <= BANDS[0][0] and now <= first)
+    """Whether the PHQ-9 improved from `first` to `now`. It did when any of these holds:
+    - it fell by 5 points or more (MEANINGFUL_CHANGE, Löwe et al. 2004);
+    - it started at 10 or more and is now below 10 (out of the range worth treating, CUT_OFF);
+    - it is now in the minimal range (0-4) and no higher than at the start.
+    Otherwise there was no improvement: the ending then says the approach did not work for the person, not
+    that the person failed (Weissman, Markowitz & Klerman, "Comprehensive Guide to IPT", termination)."""
+    return (first - now >= MEANINGFUL_CHANGE or first >= CUT_OFF > now
+            or (now <= BANDS[0][0] and now <= first))
+
+
+def band_words(score: int) -> str:
+    """The band of a score in words, e.g. "moderately severe"."""
+    return band(score).replace("_", " ")
 
 
 def rising(previous: int, now: int) -> bool:

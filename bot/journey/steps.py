@@ -223,8 +223,43 @@ def _phq9_repeat(when: Callable[[JourneyState], bool]) -> tuple[Step, ...]:
 
 
 def _phq9_week(state: JourneyState) -> bool:
-    """The weekly check-in that will be week 4 or week 8 (phq9.REPEAT_WEEKS)."""
-    return state.week + 1 in phq9.REPEAT_WEEKS
+    """The weekly check-in that will be week 4 or week 8 (phq9.REPEAT_WEEKS), or the last one."""
+    return state.week + 1 in phq9.REPEAT_WEEKS or ending_part(state) == 3
+
+
+# ---------------------------------------------------------------- the ending over the last three check-ins
+# IPT ends over its last sessions, not in one: the ending is named and talked about (for some it feels like
+# a loss), progress on each goal is reviewed, the person learns their own warning signs and makes a plan,
+# and the scores are compared; when nothing improved, the treatment failed, not the person, and other
+# treatments are discussed (Weissman, Markowitz & Klerman, "Comprehensive Guide to Interpersonal
+# Psychotherapy", the termination phase; WHO Group IPT manual, 2016, the termination sessions; Stuart &
+# Robertson, "IPT: A Clinician's Guide", concluding acute treatment). Here the last three weekly check-ins
+# of a program of N weeks carry one part each: N-2 the ending and the goals, N-1 warning signs and a plan,
+# N the scores before and after and the goodbye. A person who ends early gets the "ending" activity at once.
+ENDING_PARTS = 3
+
+
+def ending_part(state: JourneyState) -> int:
+    """The part of the ending (1, 2 or 3) the coming weekly check-in carries, or 0 before the last three."""
+    part = state.week + 1 - (state.weeks_planned - ENDING_PARTS)
+    return part if 1 <= part <= ENDING_PARTS else 0
+
+
+def _part(n: int) -> Callable[[JourneyState], bool]:
+    return lambda state: ending_part(state) == n
+
+
+def _not_last(state: JourneyState) -> bool:
+    """Not the last check-in: there is no exercise or step to try "before next time" when there is none."""
+    return ending_part(state) != ENDING_PARTS
+
+
+def _goal_step(n: int) -> Step:
+    """How the person's goal n went, asked with the goal's own words ({goal})."""
+    return Step(f"goal_progress_{n}", "text", optional=True,
+                when=lambda s: ending_part(s) == 1 and len(s.goals) >= n,
+                response=lambda s: "utter_journey/ask_goal_progress",
+                before=lambda s: ["utter_journey/goal_progress_intro"] if n == 1 else [])
 
 
 def _ending_on(state: JourneyState) -> bool:
@@ -304,10 +339,24 @@ ACTIVITIES: dict[str, tuple[Step, ...]] = {
         Step("week_mood", "number"),
         Step("week_events", "text", optional=True),
         Step("week_link", "text", optional=True),
-        Step("exercise_1", "text", optional=True, response=_exercise_prompt(1)),
-        Step("exercise_2", "text", optional=True, response=_exercise_prompt(2)),
-        Step("between_step", "text", optional=True,
+        Step("exercise_1", "text", optional=True, when=_not_last, response=_exercise_prompt(1)),
+        Step("exercise_2", "text", optional=True, when=_not_last, response=_exercise_prompt(2)),
+        Step("between_step", "text", optional=True, when=_not_last,
              response=lambda s: f"utter_journey/ask_between_step_{_focus_of(s)}"),
+        # Ending, part 1 (week N-2): the end named, with how many check-ins are left, feelings about it, and
+        # how each goal went.
+        Step("ending_feelings", "text", optional=True, when=_part(1),
+             before=lambda s: ["utter_journey/phase_termination", "utter_journey/ending_coming"]),
+        *(_goal_step(n) for n in (1, 2, 3)),
+        # Ending, part 2 (week N-1): warning signs of low mood coming back, what helped, and who to turn to.
+        Step("ending_signs", "text", optional=True, when=_part(2),
+             before=lambda s: ["utter_journey/ending_signs_intro"]),
+        Step("ending_helped", "text", optional=True, when=_part(2),
+             response=lambda s: "utter_journey/ask_ending_helped_weeks"),
+        Step("ending_plan", "text", optional=True, when=_part(2),
+             response=lambda s: "utter_journey/ask_ending_plan_people" if inventory.living(s.people)
+             else "utter_journey/ask_ending_plan"),
+        # Part 3 (week N): the PHQ-9 once more; the engine then gives the before and after and the goodbye.
         *_phq9_repeat(_phq9_week),
     ),
     "ending": (
