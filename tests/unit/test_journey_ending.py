@@ -163,7 +163,7 @@ def test_week_12_not_improved_says_the_approach_did_not_work_for_them_not_them_a
     assert "utter_journey/ending_improved" not in names and "utter_journey/keep_going" not in names
     assert names[-1] == "utter_journey/goodbye" and journey.state.phase == COMPLETED
     not_improved = RESPONSES["utter_journey/ending_not_improved"][0]["text"]
-    assert "did not work for you" in not_improved and "not mean you failed" in not_improved
+    assert "did not work for you" in not_improved and "not that you failed" in not_improved
     options = RESPONSES["utter_journey/ending_options"][0]["text"]
     assert "doctor or therapist" in options and "another kind of therapy" in options and "medication" in options
 

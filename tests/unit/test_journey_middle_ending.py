@@ -159,7 +159,7 @@ def test_no_improvement_says_the_approach_did_not_work_not_the_person_and_gives_
     change = next(r for r in turn.replies if r.response == "utter_journey/ending_not_improved").variables["change"]
     assert change == "PHQ-9 6 → 8"
     text = RESPONSES["utter_journey/ending_not_improved"][0]["text"]
-    assert "did not work for you" in text and "not mean you failed" in text
+    assert "did not work for you" in text and "not that you failed" in text
     options = RESPONSES["utter_journey/ending_options"][0]["text"]
     assert "doctor or therapist" in options and "another kind of therapy" in options and "medication" in options
     assert asked[:3] == ["ending_helped", "ending_signs", "ending_plan"]  # the ending steps are kept
