@@ -28,7 +28,7 @@ from sklearn.model_selection import StratifiedKFold
 from bot.crisis import corpus
 from bot.crisis.corpus import Example
 from bot.crisis.detector import get_detector
-from bot.crisis.risk_model import SEED, tier_classifier, tier_of
+from bot.crisis.risk_model import SEED, scores, tier_classifier, tier_of
 
 THRESHOLDS_FILE = Path(__file__).with_name("risk_thresholds.yml")
 GRID = np.round(np.arange(0.05, 0.991, 0.01), 2)
@@ -63,10 +63,8 @@ def cross_validated(examples: Sequence[Example], folds: int = 5) -> Scored:
     for fold, (train, test) in enumerate(splitter.split(texts, labels), 1):
         print(f"[calibrate] fold {fold}/{folds}: training on {len(train)}, scoring {len(test)}", flush=True)
         model = tier_classifier().fit([texts[i] for i in train], labels[train])
-        proba = model.predict_proba([texts[i] for i in test])
-        classes = list(model.classes_)
-        risk[test] = proba[:, classes.index("crisis")]
-        concern[test] = risk[test] + proba[:, classes.index("possible")]
+        scored = scores(model, [examples[i].text for i in test], detector.normalizer)
+        risk[test], concern[test] = scored[:, 0], scored[:, 1]
     both = [detector.detect_both(e.text) for e in examples]
     rule_clear = np.array([signal is not None for signal, _ in both])
     rule_possible = np.array([cue is not None for _, cue in both])

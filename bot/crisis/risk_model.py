@@ -8,6 +8,12 @@ calibrated by cross-validation (`CalibratedClassifierCV`), so that
     risk    = P(crisis)                 -> the clear-risk tier above `high`
     concern = P(crisis) + P(possible)   -> the possible-risk tier above `low`
 
+A long message is scored whole and sentence by sentence: `risk` is the highest P(crisis) of the whole
+and of each sentence (a plan told in the middle of a long message about a divorce is not diluted by
+the rest of it); `concern` is the whole message's. Round 6: on development sets 15 and 16 this took
+clear-risk recall on long messages from 0.84 to 0.93 at the same everyday alarm rate; scoring
+`concern` by sentence too raised the `low` threshold and lost safety questions on crisis messages.
+
 A second logistic regression, trained on the crisis messages only, names the likely category
 (the rules name it when they fire; this is for what only the model catches).
 Thresholds are not chosen here: `bot.crisis.calibrate` chooses them by cross-validation and writes
@@ -16,6 +22,7 @@ them with their figures to `risk_thresholds.yml`.
 from __future__ import annotations
 
 import pickle
+import re
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -29,6 +36,27 @@ from bot.crisis.corpus import CRISIS_LABELS, NONE, POSSIBLE, Example
 
 CRISIS = "crisis"
 SEED = 42
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def units(text: str) -> list[str]:
+    """The whole text, then its sentences when it has more than one."""
+    sentences = [part.strip() for part in _SENTENCE_BREAK.split(text or "") if part.strip()]
+    return [text] + (sentences if len(sentences) > 1 else [])
+
+
+def scores(tiers: Pipeline, texts: Sequence[str], normalise: Callable[[str], str]) -> np.ndarray:
+    """(risk, concern) per raw text, as the module docstring says: one row per text."""
+    classes = list(tiers.classes_)
+    crisis, possible = classes.index(CRISIS), classes.index(POSSIBLE)
+    pieces = [units(text) for text in texts]
+    proba = tiers.predict_proba([normalise(u) for piece in pieces for u in piece])
+    out, at = np.zeros((len(texts), 2)), 0
+    for row, piece in enumerate(pieces):
+        block = proba[at:at + len(piece)]
+        at += len(piece)
+        out[row] = float(block[:, crisis].max()), float(block[0, crisis] + block[0, possible])
+    return out
 
 
 def tier_of(label: str) -> str:
@@ -64,8 +92,6 @@ class RiskModel:
 
     def __init__(self, tiers: Pipeline, categories: Pipeline, normalise: Callable[[str], str]) -> None:
         self.tiers, self.categories, self.normalise = tiers, categories, normalise
-        classes = list(self.tiers.classes_)
-        self._crisis, self._possible = classes.index(CRISIS), classes.index(POSSIBLE)
 
     @classmethod
     def train(cls, examples: Sequence[Example], normalise: Callable[[str], str]) -> "RiskModel":
@@ -77,9 +103,8 @@ class RiskModel:
 
     def probabilities(self, text: str) -> tuple[float, float]:
         """(risk, concern) of a raw text: P(crisis) and P(crisis) + P(possible)."""
-        proba = self.tiers.predict_proba([self.normalise(text)])[0]
-        risk = float(proba[self._crisis])
-        return risk, risk + float(proba[self._possible])
+        risk, concern = scores(self.tiers, [text], self.normalise)[0]
+        return float(risk), float(concern)
 
     def category(self, text: str) -> str:
         """The most likely crisis category (asked only when the model alone finds a crisis)."""
@@ -97,4 +122,4 @@ class RiskModel:
         return cls(parts["tiers"], parts["categories"], normalise)
 
 
-__all__ = ["RiskModel", "tier_of", "tier_classifier", "CRISIS", "CRISIS_LABELS"]
+__all__ = ["RiskModel", "tier_of", "tier_classifier", "scores", "units", "CRISIS", "CRISIS_LABELS"]

@@ -106,3 +106,26 @@ def test_the_trained_model_is_saved_and_loaded_with_the_rasa_model(component, st
 def test_a_message_without_text(component):
     [result] = component.process([Message(data={TEXT: ""})])
     assert result.get("risk")["tier"] == "none"
+
+
+def test_units_are_the_whole_text_then_its_sentences():
+    from bot.crisis.risk_model import units
+
+    assert units("just one line") == ["just one line"]
+    long = "My wife has MS. I nurse her every day! Last night I sat in the car with the hosepipe.\nSorry."
+    assert units(long) == [long, "My wife has MS.", "I nurse her every day!",
+                           "Last night I sat in the car with the hosepipe.", "Sorry."]
+
+
+def test_a_plan_in_the_middle_of_a_long_message_is_scored_as_its_own_sentence(component):
+    """Risk is the highest P(crisis) of the whole message and of each sentence: the long everyday text around
+    a plan does not dilute it."""
+    model = component.triage.model
+    plan = "I have saved up my tablets and I am going to take them all tonight."
+    long = ("My daughter rang on Sunday and we talked about the grandchildren and the garden. The roses are out. "
+            "The vicar came round for tea on Wednesday and we chatted about the fete. " + plan
+            + " The weather has been lovely this week and the cat is well.")
+    risk, _ = model.probabilities(long)
+    alone, _ = model.probabilities(plan)
+    assert risk == pytest.approx(alone, abs=1e-9) or risk > alone
+    assert risk >= 0.5
