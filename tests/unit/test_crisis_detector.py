@@ -384,3 +384,30 @@ def test_a_plain_disavowal_or_the_distant_past_asks_the_safety_question(detector
 ])
 def test_a_disavowal_with_something_urgent_stays_a_crisis(detector, text):
     assert detector.detect(text) is not None
+
+
+@pytest.mark.parametrize("text", [
+    "0. done. letters are written",
+    "Tidying up loose ends before I go.",
+    "I'm writing him a letter for after I'm gone",
+    "logging off for good. deleted all my accounts",
+    "gave my skins away, wont need them",
+])
+def test_preparations_told_in_passing_ask_the_safety_question(detector, text):
+    """Round 6 (development sets 17/18): letters written, loose ends, for after I'm gone, leaving for good."""
+    crisis, cue = detector.detect_both(text)
+    assert crisis is not None or cue is not None
+
+
+@pytest.mark.parametrize("text, category", [
+    ("im getting off at the bridge stop and not coming back", "suicide"),
+    ("tuk all the pils in the cubord. feel funy", "overdose"),
+])
+def test_not_coming_back_from_a_bridge_and_phonetic_spelling_are_a_crisis(detector, text, category):
+    assert detector.detect(text) is not None and detector.detect(text).category == category
+
+
+@pytest.mark.parametrize("text", ["the letters are written and posted, just waiting on the wedding rsvps",
+                                  "gave my old bike away to my nephew, he loves it"])
+def test_everyday_letters_and_gifts_ask_at_most_the_safety_question(detector, text):
+    assert detector.detect(text) is None
